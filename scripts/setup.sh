@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs every Debian package Quarry needs to build, test and run on one
+# machine. Idempotent: when everything is present it changes nothing and does
+# not touch the network. Run as root (or with sudo available).
+set -euo pipefail
+
+# One package per line, with why we need it.
+PACKAGES=(
+  bazel-bootstrap          # the build (Bazel 4.2.3, offline)
+  g++                      # C++20 compiler (GCC 12)
+  pkg-config               # link flags for the system libraries (third_party/system_libs.bzl)
+  protobuf-compiler        # protoc, run from a genrule
+  protobuf-compiler-grpc   # grpc_cpp_plugin
+  libprotobuf-dev          # Protobuf 3.21
+  libgrpc++-dev            # gRPC 1.51
+  libabsl-dev              # Abseil 20220623
+  libpqxx-dev              # libpqxx 6.4 (PostgreSQL client)
+  libpq-dev                # libpq, under libpqxx
+  libssl-dev               # SHA-256 (API keys, cache keys), TLS
+  prometheus-cpp-dev       # /metrics
+  nlohmann-json3-dev       # JSON payloads, OTLP export, logs
+  libhnswlib-dev           # HNSW index
+  libfaiss-dev             # alternative ANN library, compared in bench/
+  libopenblas-dev          # BLAS for the transformer encoder
+  libgtest-dev             # GoogleTest
+  libgmock-dev             # GoogleMock
+  libbenchmark-dev         # Google Benchmark, bench/
+  postgresql-15            # the one durable store; tests start throwaway clusters
+  postgresql-client-15     # psql, for the local bring-up
+  nginx                    # L7 gRPC load balancer of the local bring-up
+  python3                  # test summary and helper scripts
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# Name the package that cannot be had, rather than failing on the whole list.
+for pkg in "${missing[@]}"; do
+  candidate=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ {print $2}')
+  if [ -z "$candidate" ] || [ "$candidate" = "(none)" ]; then
+    echo "setup: package '$pkg' is not available from the configured Debian archive" >&2
+    exit 1
+  fi
+done
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The Debian postgresql package starts a cluster of its own; Quarry never uses
+# it (tests and the local bring-up run private clusters), so leave it alone.
+echo "setup: done"

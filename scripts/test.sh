@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every Quarry test: installs what is missing, builds, runs `bazel test //...`
+# (PostgreSQL-backed tests start their own throwaway clusters), then prints one
+# closing line "tests: N passed, N failed" counted over every test case.
+# Extra arguments go to `bazel test` (e.g. --config=asan).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+
+status=0
+bazel test //... "$@" || status=$?
+# Exit code 4: build fine but no test targets; treat as failure, a green run
+# must have run tests.
+python3 scripts/test_summary.py bazel-testlogs || status=$((status == 0 ? 1 : status))
+exit "$status"
