@@ -1,0 +1,66 @@
+#include "services/common/server/health_service.h"
+
+#include "absl/time/time.h"
+
+namespace quarry::server {
+
+using grpc::health::v1::HealthCheckRequest;
+using grpc::health::v1::HealthCheckResponse;
+
+void HealthService::SetStatus(const std::string& service, ServingStatus status) {
+  absl::MutexLock lock(&mu_);
+  if (shutdown_) return;
+  statuses_[service] = status;
+  ++version_;
+}
+
+void HealthService::Shutdown() {
+  absl::MutexLock lock(&mu_);
+  shutdown_ = true;
+  for (auto& [name, status] : statuses_) status = HealthCheckResponse::NOT_SERVING;
+  ++version_;
+}
+
+grpc::Status HealthService::Check(grpc::ServerContext* context, const HealthCheckRequest* request,
+                                  HealthCheckResponse* response) {
+  absl::MutexLock lock(&mu_);
+  auto it = statuses_.find(request->service());
+  if (it == statuses_.end()) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        "unknown service \"" + request->service() + "\"");
+  }
+  response->set_status(it->second);
+  return grpc::Status::OK;
+}
+
+grpc::Status HealthService::Watch(grpc::ServerContext* context, const HealthCheckRequest* request,
+                                  grpc::ServerWriter<HealthCheckResponse>* writer) {
+  uint64_t seen = 0;
+  bool first = true;
+  ServingStatus last = HealthCheckResponse::UNKNOWN;
+  while (true) {
+    ServingStatus current;
+    bool shutdown;
+    {
+      absl::MutexLock lock(&mu_);
+      // Wake on a change, or every 200 ms to notice a cancelled client.
+      auto changed = [this, &seen]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return version_ != seen; };
+      if (!first) mu_.AwaitWithTimeout(absl::Condition(&changed), absl::Milliseconds(200));
+      seen = version_;
+      auto it = statuses_.find(request->service());
+      current = it == statuses_.end() ? HealthCheckResponse::SERVICE_UNKNOWN : it->second;
+      shutdown = shutdown_;
+    }
+    if (context->IsCancelled()) return grpc::Status::CANCELLED;
+    if (first || current != last) {
+      HealthCheckResponse response;
+      response.set_status(current);
+      if (!writer->Write(response)) return grpc::Status::CANCELLED;
+      last = current;
+      first = false;
+    }
+    if (shutdown) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down");
+  }
+}
+
+}  // namespace quarry::server

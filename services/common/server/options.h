@@ -1,0 +1,39 @@
+#ifndef QUARRY_SERVICES_COMMON_SERVER_OPTIONS_H_
+#define QUARRY_SERVICES_COMMON_SERVER_OPTIONS_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace quarry::server {
+
+// What every Quarry server needs to know, filled from flags in main.cc (see
+// server_flags.h) and validated once before anything starts.
+struct ServerOptions {
+  // Service name for health, logs, metrics and traces, e.g. "gateway".
+  std::string service_name;
+  // Address the gRPC port binds to. "0.0.0.0" in containers, "127.0.0.1" locally.
+  std::string host = "0.0.0.0";
+  // gRPC port; 0 picks a free port (tests).
+  int port = 0;
+  // Prometheus /metrics port on `host`; 0 picks a free port, -1 disables it.
+  int admin_port = 0;
+  // How long in-flight RPCs may run after SIGTERM before they are cancelled.
+  absl::Duration shutdown_grace = absl::Seconds(10);
+  // Largest request or response accepted, in bytes.
+  int max_message_bytes = 64 << 20;
+  // OTLP/HTTP endpoint for traces, e.g. "http://jaeger:4318"; empty: no export.
+  std::string otlp_endpoint;
+  // Fraction of new (root) traces sampled, in [0, 1].
+  double trace_sample_ratio = 1.0;
+  // Log one JSON line per finished RPC (noisy under load; errors are always logged).
+  bool log_rpcs = false;
+
+  // Returns INVALID_ARGUMENT naming the first bad field (by its flag name).
+  absl::Status Validate() const;
+};
+
+}  // namespace quarry::server
+
+#endif  // QUARRY_SERVICES_COMMON_SERVER_OPTIONS_H_

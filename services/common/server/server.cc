@@ -1,0 +1,143 @@
+#include "services/common/server/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+
+namespace quarry::server {
+namespace {
+
+void ConfigureChannel(const ServerOptions& options, grpc::ServerBuilder& builder) {
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  // gRPC sets SO_REUSEPORT by default, which lets a second server silently
+  // share a port that is already in use. We want that to be a start-up error.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Ping idle connections every 30 s (10 s to answer) so that a peer that
+  // vanished without closing (a killed pod, a dropped NAT entry, a load
+  // balancer that recycled its side) is noticed in under a minute instead of
+  // the kernel's two hours, and its resources and streams are released.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 30'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10'000);
+  // Quarry's own clients send keepalive pings every 20 s, also between calls;
+  // without these two settings the server would treat that as abuse and close
+  // the connection with GOAWAY "too_many_pings".
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10'000);
+  // Recycle connections after 5 minutes (streams in flight may finish): a
+  // client balancing round-robin over DNS only re-resolves when a connection
+  // goes away, so without this, replicas added by a scale-out would never get
+  // traffic from long-lived clients.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 5 * 60 * 1000);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
+                                                      const std::vector<grpc::Service*>& services,
+                                                      InterceptorFactories interceptors) {
+  if (absl::Status status = options.Validate(); !status.ok()) return status;
+  grpc::EnableDefaultHealthCheckService(false);  // Ours: see health_service.h.
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  grpc::ServerBuilder builder;
+  const std::string address = absl::StrCat(options.host, ":", options.port);
+  int selected_port = 0;
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &selected_port);
+  ConfigureChannel(options, builder);
+  auto result = std::unique_ptr<Server>(new Server(options, std::make_unique<HealthService>()));
+  result->SetServing(false);
+  builder.RegisterService(result->health_.get());
+  for (grpc::Service* service : services) builder.RegisterService(service);
+  if (!interceptors.empty()) builder.experimental().SetInterceptorCreators(std::move(interceptors));
+
+  result->server_ = builder.BuildAndStart();
+  if (result->server_ == nullptr || selected_port == 0) {
+    absl::MutexLock lock(&result->mu_);
+    result->stopped_ = result->shutting_down_ = true;  // Nothing to shut down.
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", address,
+                                               " for gRPC (port in use or not permitted)"));
+  }
+  result->port_ = selected_port;
+  return result;
+}
+
+Server::Server(const ServerOptions& options, std::unique_ptr<HealthService> health)
+    : options_(options), health_(std::move(health)) {}
+
+Server::~Server() { Shutdown(absl::ZeroDuration()); }
+
+void Server::SetServing(bool serving) {
+  absl::MutexLock lock(&mu_);
+  if (shutting_down_) return;
+  serving_ = serving;
+  auto status = serving ? grpc::health::v1::HealthCheckResponse::SERVING
+                        : grpc::health::v1::HealthCheckResponse::NOT_SERVING;
+  health_->SetStatus("", status);
+  health_->SetStatus(options_.service_name, status);
+}
+
+bool Server::serving() const {
+  absl::MutexLock lock(&mu_);
+  return serving_;
+}
+
+void Server::Shutdown(absl::Duration grace) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutting_down_) {
+      // Another thread is draining; wait for it to finish.
+      mu_.Await(absl::Condition(&stopped_));
+      return;
+    }
+    shutting_down_ = true;
+    serving_ = false;
+    // Health first: probes and health-checking clients see NOT_SERVING before
+    // the listener goes away, and open Watch streams end.
+    health_->Shutdown();
+  }
+  // Refuses new calls at once, waits for in-flight ones until the deadline,
+  // then cancels whatever is left.
+  server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(grace));
+  server_->Wait();
+  absl::MutexLock lock(&mu_);
+  stopped_ = true;
+}
+
+std::shared_ptr<grpc::Channel> Server::NewLoopbackChannel() const {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(options_.max_message_bytes);
+  args.SetMaxSendMessageSize(options_.max_message_bytes);
+  return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port_),
+                                   grpc::InsecureChannelCredentials(), args);
+}
+
+ShutdownSignals::ShutdownSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int ShutdownSignals::Wait() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int first = 0;
+  sigwait(&set, &first);
+  std::thread([set] {
+    int second = 0;
+    sigwait(&set, &second);
+    _exit(128 + second);
+  }).detach();
+  return first;
+}
+
+}  // namespace quarry::server

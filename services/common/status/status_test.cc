@@ -1,0 +1,67 @@
+#include "services/common/status/status.h"
+
+#include "gtest/gtest.h"
+
+namespace quarry {
+namespace {
+
+struct Row {
+  absl::StatusCode absl_code;
+  grpc::StatusCode grpc_code;
+};
+
+// Every canonical code, both ways.
+constexpr Row kTable[] = {
+    {absl::StatusCode::kCancelled, grpc::StatusCode::CANCELLED},
+    {absl::StatusCode::kUnknown, grpc::StatusCode::UNKNOWN},
+    {absl::StatusCode::kInvalidArgument, grpc::StatusCode::INVALID_ARGUMENT},
+    {absl::StatusCode::kDeadlineExceeded, grpc::StatusCode::DEADLINE_EXCEEDED},
+    {absl::StatusCode::kNotFound, grpc::StatusCode::NOT_FOUND},
+    {absl::StatusCode::kAlreadyExists, grpc::StatusCode::ALREADY_EXISTS},
+    {absl::StatusCode::kPermissionDenied, grpc::StatusCode::PERMISSION_DENIED},
+    {absl::StatusCode::kResourceExhausted, grpc::StatusCode::RESOURCE_EXHAUSTED},
+    {absl::StatusCode::kFailedPrecondition, grpc::StatusCode::FAILED_PRECONDITION},
+    {absl::StatusCode::kAborted, grpc::StatusCode::ABORTED},
+    {absl::StatusCode::kOutOfRange, grpc::StatusCode::OUT_OF_RANGE},
+    {absl::StatusCode::kUnimplemented, grpc::StatusCode::UNIMPLEMENTED},
+    {absl::StatusCode::kInternal, grpc::StatusCode::INTERNAL},
+    {absl::StatusCode::kUnavailable, grpc::StatusCode::UNAVAILABLE},
+    {absl::StatusCode::kDataLoss, grpc::StatusCode::DATA_LOSS},
+    {absl::StatusCode::kUnauthenticated, grpc::StatusCode::UNAUTHENTICATED},
+};
+
+TEST(StatusMapping, EveryCodeMapsBothWaysWithItsMessage) {
+  for (const Row& row : kTable) {
+    absl::Status in(row.absl_code, "top_k must be in [1, 1000], got 5000");
+    grpc::Status out = ToGrpcStatus(in);
+    EXPECT_EQ(out.error_code(), row.grpc_code) << in;
+    EXPECT_EQ(out.error_message(), "top_k must be in [1, 1000], got 5000");
+
+    absl::Status back = FromGrpcStatus(out);
+    EXPECT_EQ(back.code(), row.absl_code) << in;
+    EXPECT_EQ(back.message(), in.message());
+  }
+}
+
+TEST(StatusMapping, OkStaysOk) {
+  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+  EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK).ok());
+}
+
+TEST(StatusMapping, NonCanonicalCodesBecomeUnknown) {
+  absl::Status odd(static_cast<absl::StatusCode>(42), "odd");
+  EXPECT_EQ(ToGrpcStatus(odd).error_code(), grpc::StatusCode::UNKNOWN);
+  grpc::Status odd_grpc(static_cast<grpc::StatusCode>(99), "odd");
+  EXPECT_EQ(FromGrpcStatus(odd_grpc).code(), absl::StatusCode::kUnknown);
+}
+
+TEST(StatusMapping, OnlyTransientCodesAreRetryable) {
+  int retryable = 0;
+  for (const Row& row : kTable) retryable += IsRetryable(row.absl_code);
+  EXPECT_EQ(retryable, 4);
+  EXPECT_TRUE(IsRetryable(absl::StatusCode::kUnavailable));
+  EXPECT_FALSE(IsRetryable(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace quarry
