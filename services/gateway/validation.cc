@@ -1,0 +1,352 @@
+#include "services/gateway/validation.h"
+
+#include <cmath>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "nlohmann/json.hpp"
+#include "services/gateway/limits.h"
+
+namespace quarry::gateway {
+namespace {
+
+using quarry::common::v1::Filter;
+using quarry::common::v1::Vector;
+
+absl::Status Invalid(absl::string_view field, absl::string_view rule) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", rule));
+}
+
+std::string Indexed(absl::string_view field, int index) {
+  return absl::StrCat(field, "[", index, "]");
+}
+
+// Checks a byte length in [min, max] and valid UTF-8.
+absl::Status CheckString(absl::string_view field, absl::string_view value, size_t min, size_t max) {
+  if (value.size() < min || value.size() > max) {
+    return Invalid(field, absl::StrCat("must be ", min, "..", max, " bytes, got ", value.size()));
+  }
+  if (!IsValidUtf8(value)) return Invalid(field, "must be valid UTF-8");
+  return absl::OkStatus();
+}
+
+bool IsDocumentIdChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         absl::string_view("._:/@+=-").find(c) != absl::string_view::npos;
+}
+
+absl::Status CheckDocumentId(absl::string_view field, absl::string_view id) {
+  if (id.empty() || id.size() > kMaxDocumentIdBytes) {
+    return Invalid(field,
+                   absl::StrCat("must be 1..", kMaxDocumentIdBytes, " bytes, got ", id.size()));
+  }
+  for (char c : id) {
+    if (!IsDocumentIdChar(c)) {
+      return Invalid(field, "may only contain A-Z a-z 0-9 and ._:/@+=-");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTags(absl::string_view field,
+                       const google::protobuf::RepeatedPtrField<std::string>& tags) {
+  if (tags.size() > kMaxTags) {
+    return Invalid(field, absl::StrCat("at most ", kMaxTags, " tags, got ", tags.size()));
+  }
+  for (int i = 0; i < tags.size(); ++i) {
+    if (absl::Status s = CheckString(Indexed(field, i), tags[i], 1, kMaxTagBytes); !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckStringMap(absl::string_view field,
+                            const google::protobuf::Map<std::string, std::string>& map,
+                            int max_entries) {
+  if (static_cast<int>(map.size()) > max_entries) {
+    return Invalid(field, absl::StrCat("at most ", max_entries, " entries, got ", map.size()));
+  }
+  for (const auto& [key, value] : map) {
+    std::string key_field = absl::StrCat(field, " key \"", key.substr(0, 32), "\"");
+    if (absl::Status s = CheckString(key_field, key, 1, kMaxMetadataKeyBytes); !s.ok()) return s;
+    std::string value_field = absl::StrCat(field, "[\"", key.substr(0, 32), "\"]");
+    if (absl::Status s = CheckString(value_field, value, 0, kMaxMetadataValueBytes); !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool IsValidUtf8(absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    int extra;
+    uint32_t code_point;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      extra = 1;
+      code_point = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2;
+      code_point = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3;
+      code_point = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + extra >= text.size()) return false;  // Truncated sequence.
+    for (int k = 1; k <= extra; ++k) {
+      unsigned char cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      code_point = (code_point << 6) | (cc & 0x3F);
+    }
+    // Overlong encodings, surrogates and values past U+10FFFF are invalid.
+    static constexpr uint32_t kMinForLength[] = {0, 0x80, 0x800, 0x10000};
+    if (code_point < kMinForLength[extra] || code_point > 0x10FFFF ||
+        (code_point >= 0xD800 && code_point <= 0xDFFF)) {
+      return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+absl::Status ValidateCollectionName(absl::string_view field, absl::string_view name) {
+  if (name.empty() || name.size() > kMaxCollectionNameBytes) {
+    return Invalid(field, absl::StrCat("must be 1..", kMaxCollectionNameBytes,
+                                       " characters of [a-z0-9_-], got ", name.size()));
+  }
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (!alnum && (i == 0 || (c != '_' && c != '-'))) {
+      return Invalid(field, "must be lower-case letters, digits, '_' and '-', starting with a "
+                            "letter or digit");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCreateCollection(const quarry::gateway::v1::CreateCollectionRequest& request) {
+  if (!request.has_collection()) return Invalid("collection", "is required");
+  const auto& c = request.collection();
+  if (absl::Status s = ValidateCollectionName("collection.name", c.name()); !s.ok()) return s;
+  if (c.dimension() != 0 && (c.dimension() < static_cast<uint32_t>(kMinDimension) ||
+                             c.dimension() > static_cast<uint32_t>(kMaxDimension))) {
+    return Invalid("collection.dimension", absl::StrCat("must be 0 (the model's) or in [",
+                                                        kMinDimension, ", ", kMaxDimension,
+                                                        "], got ", c.dimension()));
+  }
+  if (!quarry::common::v1::Metric_IsValid(c.metric())) {
+    return Invalid("collection.metric", absl::StrCat("unknown metric ", c.metric()));
+  }
+  return CheckString("collection.model", c.model(), 0, kMaxModelNameBytes);
+}
+
+absl::Status ValidateVector(absl::string_view field, const Vector& vector, int dimension) {
+  if (vector.values_size() == 0) return Invalid(field, "must not be empty");
+  if (dimension > 0 && vector.values_size() != dimension) {
+    return Invalid(field, absl::StrCat("has dimension ", vector.values_size(),
+                                       ", the collection's is ", dimension));
+  }
+  for (int i = 0; i < vector.values_size(); ++i) {
+    if (!std::isfinite(vector.values(i))) {
+      return Invalid(absl::StrCat(field, ".values[", i, "]"), "must be finite (no NaN or Inf)");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateUpsert(const quarry::gateway::v1::UpsertDocumentsRequest& request) {
+  if (absl::Status s = ValidateCollectionName("collection", request.collection()); !s.ok()) {
+    return s;
+  }
+  const int count = request.documents_size();
+  if (count < 1 || count > kMaxDocumentsPerRequest) {
+    return Invalid("documents", absl::StrCat("must hold 1..", kMaxDocumentsPerRequest,
+                                             " documents, got ", count));
+  }
+  absl::flat_hash_set<absl::string_view> ids;
+  for (int i = 0; i < count; ++i) {
+    const auto& doc = request.documents(i);
+    const std::string field = Indexed("documents", i);
+    if (absl::Status s = CheckDocumentId(field + ".id", doc.id()); !s.ok()) return s;
+    if (!ids.insert(doc.id()).second) {
+      return Invalid(field + ".id", absl::StrCat("\"", doc.id(), "\" appears twice in the request"));
+    }
+    // A document with its own vector needs no text to embed.
+    const size_t min_text = doc.has_vector() ? 0 : 1;
+    if (absl::Status s = CheckString(field + ".text", doc.text(), min_text, kMaxTextBytes);
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = CheckStringMap(field + ".metadata", doc.metadata(), kMaxMetadataEntries);
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = CheckTags(field + ".tags", doc.tags()); !s.ok()) return s;
+    if (doc.has_vector()) {
+      if (absl::Status s = ValidateVector(field + ".vector", doc.vector(), 0); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateUpsertVectors(const quarry::gateway::v1::UpsertDocumentsRequest& request,
+                                   int dimension) {
+  for (int i = 0; i < request.documents_size(); ++i) {
+    const auto& doc = request.documents(i);
+    if (!doc.has_vector()) continue;
+    if (absl::Status s = ValidateVector(Indexed("documents", i) + ".vector", doc.vector(), dimension);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateDocumentIds(absl::string_view field,
+                                 const google::protobuf::RepeatedPtrField<std::string>& ids) {
+  if (ids.empty() || ids.size() > kMaxDocumentsPerRequest) {
+    return Invalid(field, absl::StrCat("must hold 1..", kMaxDocumentsPerRequest, " ids, got ",
+                                       ids.size()));
+  }
+  absl::flat_hash_set<absl::string_view> seen;
+  for (int i = 0; i < ids.size(); ++i) {
+    if (absl::Status s = CheckDocumentId(Indexed(field, i), ids[i]); !s.ok()) return s;
+    if (!seen.insert(ids[i]).second) {
+      return Invalid(Indexed(field, i), absl::StrCat("\"", ids[i], "\" appears twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateFilter(absl::string_view field, const Filter& filter) {
+  if (absl::Status s = CheckTags(absl::StrCat(field, ".all_tags"), filter.all_tags()); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = CheckTags(absl::StrCat(field, ".any_tags"), filter.any_tags()); !s.ok()) {
+    return s;
+  }
+  return CheckStringMap(absl::StrCat(field, ".metadata_equals"), filter.metadata_equals(),
+                        kMaxFilterMetadataEntries);
+}
+
+int EffectiveTopK(const quarry::gateway::v1::SearchRequest& request) {
+  return request.top_k() == 0 ? kDefaultTopK : static_cast<int>(request.top_k());
+}
+
+absl::Status ValidateSearch(const quarry::gateway::v1::SearchRequest& request) {
+  using quarry::gateway::v1::SearchRequest;
+  if (absl::Status s = ValidateCollectionName("collection", request.collection()); !s.ok()) {
+    return s;
+  }
+  switch (request.query_case()) {
+    case SearchRequest::kText:
+      if (absl::Status s = CheckString("text", request.text(), 1, kMaxTextBytes); !s.ok()) return s;
+      break;
+    case SearchRequest::kVector:
+      if (absl::Status s = ValidateVector("vector", request.vector(), 0); !s.ok()) return s;
+      break;
+    default:
+      return Invalid("query", "set exactly one of text or vector");
+  }
+  if (request.top_k() > static_cast<uint32_t>(kMaxTopK)) {
+    return Invalid("top_k", absl::StrCat("must be in [1, ", kMaxTopK, "], got ", request.top_k()));
+  }
+  const int top_k = EffectiveTopK(request);
+  if (request.effort() != 0 && (request.effort() < static_cast<uint32_t>(top_k) ||
+                                request.effort() > static_cast<uint32_t>(kMaxEffort))) {
+    return Invalid("effort", absl::StrCat("must be 0 (default) or in [top_k=", top_k, ", ",
+                                          kMaxEffort, "], got ", request.effort()));
+  }
+  if (request.has_min_score() && !std::isfinite(request.min_score())) {
+    return Invalid("min_score", "must be finite");
+  }
+  return ValidateFilter("filter", request.filter());
+}
+
+absl::Status ValidateSubmitJob(const quarry::gateway::v1::SubmitJobRequest& request,
+                               absl::Span<const absl::string_view> known_kinds) {
+  bool known = false;
+  for (absl::string_view kind : known_kinds) known |= kind == request.kind();
+  if (!known) {
+    return Invalid("kind", absl::StrCat("must be one of ", absl::StrJoin(known_kinds, ", "),
+                                        "; got \"", request.kind().substr(0, 64), "\""));
+  }
+  if (request.payload_json().size() > kMaxPayloadBytes) {
+    return Invalid("payload_json", absl::StrCat("must be at most ", kMaxPayloadBytes,
+                                                " bytes, got ", request.payload_json().size()));
+  }
+  const std::string& payload = request.payload_json().empty() ? "{}" : request.payload_json();
+  nlohmann::json parsed = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return Invalid("payload_json", "is not valid JSON");
+  if (!parsed.is_object()) return Invalid("payload_json", "must be a JSON object");
+  if (request.priority() < kMinPriority || request.priority() > kMaxPriority) {
+    return Invalid("priority", absl::StrCat("must be in [", kMinPriority, ", ", kMaxPriority,
+                                            "], got ", request.priority()));
+  }
+  if (request.max_attempts() < 0 || request.max_attempts() > kMaxMaxAttempts) {
+    return Invalid("max_attempts", absl::StrCat("must be 0 (default ", kDefaultMaxAttempts,
+                                                ") or in [1, ", kMaxMaxAttempts, "], got ",
+                                                request.max_attempts()));
+  }
+  if (request.has_run_at() && (request.run_at().seconds() < 0 || request.run_at().nanos() < 0 ||
+                               request.run_at().nanos() > 999'999'999 ||
+                               request.run_at().seconds() > 253402300799)) {
+    return Invalid("run_at", "must be a valid timestamp between 1970 and 9999");
+  }
+  return CheckString("idempotency_key", request.idempotency_key(), 0, kMaxIdempotencyKeyBytes);
+}
+
+absl::Status ValidateJobId(absl::string_view field, absl::string_view id) {
+  if (id.empty() || id.size() > kMaxJobIdBytes) {
+    return Invalid(field, absl::StrCat("must be 1..", kMaxJobIdBytes, " digits, got ", id.size(),
+                                       " bytes"));
+  }
+  for (char c : id) {
+    if (c < '0' || c > '9') return Invalid(field, "must be decimal digits");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCreateApiKey(const quarry::gateway::v1::CreateApiKeyRequest& request) {
+  const auto& key = request.key();
+  if (absl::Status s = CheckString("key.name", key.name(), 0, kMaxKeyNameBytes); !s.ok()) return s;
+  for (int i = 0; i < key.scopes_size(); ++i) {
+    if (key.scopes(i) == quarry::gateway::v1::SCOPE_UNSPECIFIED ||
+        !quarry::gateway::v1::Scope_IsValid(key.scopes(i))) {
+      return Invalid(Indexed("key.scopes", i), absl::StrCat("unknown scope ", key.scopes(i)));
+    }
+  }
+  if (key.rate_limit_per_second() != 0 &&
+      !(key.rate_limit_per_second() >= 1 && key.rate_limit_per_second() <= kMaxRateLimitPerSecond)) {
+    return Invalid("key.rate_limit_per_second",
+                   absl::StrCat("must be 0 (default) or in [1, ", kMaxRateLimitPerSecond, "], got ",
+                                key.rate_limit_per_second()));
+  }
+  if (key.burst() < 0 || key.burst() > kMaxBurst) {
+    return Invalid("key.burst", absl::StrCat("must be 0 (default) or in [1, ", kMaxBurst,
+                                             "], got ", key.burst()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> PageSize(absl::string_view field, const quarry::common::v1::PageRequest& page) {
+  if (page.page_size() < 0 || page.page_size() > kMaxPageSize) {
+    return Invalid(absl::StrCat(field, ".page_size"),
+                   absl::StrCat("must be 0 (default ", kDefaultPageSize, ") or in [1, ",
+                                kMaxPageSize, "], got ", page.page_size()));
+  }
+  return page.page_size() == 0 ? kDefaultPageSize : page.page_size();
+}
+
+}  // namespace quarry::gateway

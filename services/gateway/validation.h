@@ -1,0 +1,66 @@
+#ifndef QUARRY_SERVICES_GATEWAY_VALIDATION_H_
+#define QUARRY_SERVICES_GATEWAY_VALIDATION_H_
+
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "quarry/common/v1/filter.pb.h"
+#include "quarry/common/v1/paging.pb.h"
+#include "quarry/common/v1/vector.pb.h"
+#include "quarry/gateway/v1/admin_service.pb.h"
+#include "quarry/gateway/v1/collection_service.pb.h"
+#include "quarry/gateway/v1/document_service.pb.h"
+#include "quarry/gateway/v1/job_service.pb.h"
+#include "quarry/gateway/v1/search_service.pb.h"
+
+namespace quarry::gateway {
+
+// Request validation for the public API. Every function returns OK or
+// INVALID_ARGUMENT whose message starts with the field's path and states the
+// limit and what was received, e.g.
+//   "documents[3].id: must be 1..256 bytes, got 300"
+//   "top_k: must be in [1, 1000], got 5000"
+// The checks are pure (no I/O); those that need the collection (vector
+// dimension) take it as an argument.
+
+bool IsValidUtf8(absl::string_view text);
+
+absl::Status ValidateCollectionName(absl::string_view field, absl::string_view name);
+absl::Status ValidateCreateCollection(const quarry::gateway::v1::CreateCollectionRequest& request);
+
+// Structure of an upsert that needs no collection: counts, ids (unique within
+// the request), texts, metadata, tags; vectors only for finiteness.
+absl::Status ValidateUpsert(const quarry::gateway::v1::UpsertDocumentsRequest& request);
+// Every supplied document vector has the collection's dimension.
+absl::Status ValidateUpsertVectors(const quarry::gateway::v1::UpsertDocumentsRequest& request,
+                                   int dimension);
+// 1..1000 valid, unique ids (get and delete).
+absl::Status ValidateDocumentIds(absl::string_view field,
+                                 const google::protobuf::RepeatedPtrField<std::string>& ids);
+
+absl::Status ValidateFilter(absl::string_view field, const quarry::common::v1::Filter& filter);
+// Non-empty, finite values; `dimension` > 0 also checks the length.
+absl::Status ValidateVector(absl::string_view field, const quarry::common::v1::Vector& vector,
+                            int dimension);
+// The query (exactly one of text and vector), top_k, effort and filter. The
+// vector's dimension is checked separately with ValidateVector.
+absl::Status ValidateSearch(const quarry::gateway::v1::SearchRequest& request);
+// top_k with its default applied.
+int EffectiveTopK(const quarry::gateway::v1::SearchRequest& request);
+
+// `known_kinds` lists the job kinds workers run.
+absl::Status ValidateSubmitJob(const quarry::gateway::v1::SubmitJobRequest& request,
+                               absl::Span<const absl::string_view> known_kinds);
+absl::Status ValidateJobId(absl::string_view field, absl::string_view id);
+
+absl::Status ValidateCreateApiKey(const quarry::gateway::v1::CreateApiKeyRequest& request);
+
+// The page size with its default applied, or INVALID_ARGUMENT.
+absl::StatusOr<int> PageSize(absl::string_view field, const quarry::common::v1::PageRequest& page);
+
+}  // namespace quarry::gateway
+
+#endif  // QUARRY_SERVICES_GATEWAY_VALIDATION_H_

@@ -1,0 +1,231 @@
+#include "services/gateway/validation.h"
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace quarry::gateway {
+namespace {
+
+using quarry::gateway::v1::CreateApiKeyRequest;
+using quarry::gateway::v1::CreateCollectionRequest;
+using quarry::gateway::v1::SearchRequest;
+using quarry::gateway::v1::SubmitJobRequest;
+using quarry::gateway::v1::UpsertDocumentsRequest;
+
+constexpr absl::string_view kKinds[] = {"index_documents", "reindex_collection", "refresh_stats",
+                                       "purge_deleted"};
+
+// Expects INVALID_ARGUMENT whose message starts with `field`.
+void ExpectInvalid(const absl::Status& status, const std::string& field) {
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << field << ": " << status;
+  EXPECT_EQ(status.message().substr(0, field.size()), field) << status;
+}
+
+TEST(Utf8, AcceptsValidAndRejectsMalformed) {
+  EXPECT_TRUE(IsValidUtf8("plain ascii"));
+  EXPECT_TRUE(IsValidUtf8("caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC \xF0\x9F\x98\x80"));
+  EXPECT_FALSE(IsValidUtf8("\xC3"));              // Truncated.
+  EXPECT_FALSE(IsValidUtf8("\xE6\x97"));          // Truncated.
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));          // Overlong '/'.
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));      // Surrogate.
+  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // Past U+10FFFF.
+  EXPECT_FALSE(IsValidUtf8("\xFF"));
+  EXPECT_FALSE(IsValidUtf8("a\x80z"));  // Stray continuation byte.
+}
+
+UpsertDocumentsRequest GoodUpsert() {
+  UpsertDocumentsRequest request;
+  request.set_collection("docs");
+  auto* doc = request.add_documents();
+  doc->set_id("ticket:42");
+  doc->set_text("disk full on build agent");
+  (*doc->mutable_metadata())["team"] = "infra";
+  doc->add_tags("bug");
+  return request;
+}
+
+TEST(Upsert, EveryRuleNamesItsField) {
+  EXPECT_TRUE(ValidateUpsert(GoodUpsert()).ok());
+  struct Case {
+    std::function<void(UpsertDocumentsRequest&)> mutate;
+    std::string field;
+  };
+  const std::string big_text(32 * 1024 + 1, 'x');
+  const Case cases[] = {
+      {[](auto& r) { r.set_collection(""); }, "collection"},
+      {[](auto& r) { r.set_collection("Has Caps"); }, "collection"},
+      {[](auto& r) { r.clear_documents(); }, "documents"},
+      {[](auto& r) {
+         for (int i = 0; i < 1000; ++i) r.add_documents()->set_id("d" + std::to_string(i));
+       },
+       "documents"},
+      {[](auto& r) { r.mutable_documents(0)->set_id(""); }, "documents[0].id"},
+      {[](auto& r) { r.mutable_documents(0)->set_id(std::string(257, 'a')); }, "documents[0].id"},
+      {[](auto& r) { r.mutable_documents(0)->set_id("has space"); }, "documents[0].id"},
+      {[](auto& r) { *r.add_documents() = r.documents(0); }, "documents[1].id"},
+      {[](auto& r) { r.mutable_documents(0)->set_text(""); }, "documents[0].text"},
+      {[&](auto& r) { r.mutable_documents(0)->set_text(big_text); }, "documents[0].text"},
+      {[](auto& r) { r.mutable_documents(0)->set_text("bad \xC3"); }, "documents[0].text"},
+      {[](auto& r) {
+         for (int i = 0; i < 65; ++i) (*r.mutable_documents(0)->mutable_metadata())["k" + std::to_string(i)] = "v";
+       },
+       "documents[0].metadata"},
+      {[](auto& r) { (*r.mutable_documents(0)->mutable_metadata())[std::string(129, 'k')] = "v"; },
+       "documents[0].metadata"},
+      {[](auto& r) { (*r.mutable_documents(0)->mutable_metadata())["k"] = std::string(1025, 'v'); },
+       "documents[0].metadata"},
+      {[](auto& r) {
+         for (int i = 0; i < 33; ++i) r.mutable_documents(0)->add_tags("t");
+       },
+       "documents[0].tags"},
+      {[](auto& r) { r.mutable_documents(0)->add_tags(""); }, "documents[0].tags[1]"},
+      {[](auto& r) { r.mutable_documents(0)->add_tags(std::string(65, 't')); },
+       "documents[0].tags[1]"},
+      {[](auto& r) {
+         r.mutable_documents(0)->mutable_vector()->add_values(std::nanf(""));
+       },
+       "documents[0].vector.values[0]"},
+  };
+  for (const Case& c : cases) {
+    UpsertDocumentsRequest request = GoodUpsert();
+    c.mutate(request);
+    ExpectInvalid(ValidateUpsert(request), c.field);
+  }
+}
+
+TEST(Upsert, VectorDimensionMustMatchTheCollection) {
+  UpsertDocumentsRequest request = GoodUpsert();
+  request.mutable_documents(0)->set_text("");
+  for (int i = 0; i < 3; ++i) request.mutable_documents(0)->mutable_vector()->add_values(0.1f);
+  EXPECT_TRUE(ValidateUpsert(request).ok());  // Text may be empty when a vector is given.
+  EXPECT_TRUE(ValidateUpsertVectors(request, 3).ok());
+  absl::Status status = ValidateUpsertVectors(request, 384);
+  ExpectInvalid(status, "documents[0].vector");
+  EXPECT_NE(status.message().find("384"), std::string::npos);
+}
+
+SearchRequest GoodSearch() {
+  SearchRequest request;
+  request.set_collection("docs");
+  request.set_text("disk full");
+  return request;
+}
+
+TEST(Search, EveryRuleNamesItsField) {
+  EXPECT_TRUE(ValidateSearch(GoodSearch()).ok());
+  EXPECT_EQ(EffectiveTopK(GoodSearch()), 10);
+  struct Case {
+    std::function<void(SearchRequest&)> mutate;
+    std::string field;
+  };
+  const Case cases[] = {
+      {[](auto& r) { r.clear_text(); }, "query"},
+      {[](auto& r) { r.set_text(""); }, "text"},
+      {[](auto& r) { r.mutable_vector(); }, "vector"},
+      {[](auto& r) { r.mutable_vector()->add_values(std::numeric_limits<float>::infinity()); },
+       "vector.values[0]"},
+      {[](auto& r) { r.set_top_k(5000); }, "top_k"},
+      {[](auto& r) { r.set_top_k(20); r.set_effort(10); }, "effort"},
+      {[](auto& r) { r.set_effort(5000); }, "effort"},
+      {[](auto& r) { r.set_min_score(std::nanf("")); }, "min_score"},
+      {[](auto& r) { r.mutable_filter()->add_all_tags(""); }, "filter.all_tags[0]"},
+      {[](auto& r) {
+         for (int i = 0; i < 17; ++i) (*r.mutable_filter()->mutable_metadata_equals())["k" + std::to_string(i)] = "v";
+       },
+       "filter.metadata_equals"},
+  };
+  for (const Case& c : cases) {
+    SearchRequest request = GoodSearch();
+    c.mutate(request);
+    ExpectInvalid(ValidateSearch(request), c.field);
+  }
+  absl::Status status = [] {
+    SearchRequest r = GoodSearch();
+    r.set_top_k(5000);
+    return ValidateSearch(r);
+  }();
+  EXPECT_EQ(status.message(), "top_k: must be in [1, 1000], got 5000");
+}
+
+TEST(CreateCollection, RulesNameTheirFields) {
+  CreateCollectionRequest request;
+  request.mutable_collection()->set_name("docs");
+  EXPECT_TRUE(ValidateCreateCollection(request).ok());
+  request.mutable_collection()->set_dimension(5000);
+  ExpectInvalid(ValidateCreateCollection(request), "collection.dimension");
+  request.mutable_collection()->set_dimension(384);
+  request.mutable_collection()->set_name("-leading-dash");
+  ExpectInvalid(ValidateCreateCollection(request), "collection.name");
+  ExpectInvalid(ValidateCreateCollection(CreateCollectionRequest()), "collection");
+}
+
+TEST(SubmitJob, RulesNameTheirFields) {
+  SubmitJobRequest request;
+  request.set_kind("reindex_collection");
+  request.set_payload_json(R"({"collection": "docs"})");
+  EXPECT_TRUE(ValidateSubmitJob(request, kKinds).ok());
+
+  struct Case {
+    std::function<void(SubmitJobRequest&)> mutate;
+    std::string field;
+  };
+  const Case cases[] = {
+      {[](auto& r) { r.set_kind("mine_bitcoin"); }, "kind"},
+      {[](auto& r) { r.set_payload_json("{not json"); }, "payload_json"},
+      {[](auto& r) { r.set_payload_json("[1, 2]"); }, "payload_json"},
+      {[](auto& r) { r.set_payload_json(std::string(64 * 1024 + 1, ' ')); }, "payload_json"},
+      {[](auto& r) { r.set_priority(-1001); }, "priority"},
+      {[](auto& r) { r.set_max_attempts(101); }, "max_attempts"},
+      {[](auto& r) { r.set_max_attempts(-1); }, "max_attempts"},
+      {[](auto& r) { r.mutable_run_at()->set_seconds(-5); }, "run_at"},
+      {[](auto& r) { r.set_idempotency_key(std::string(129, 'k')); }, "idempotency_key"},
+  };
+  for (const Case& c : cases) {
+    SubmitJobRequest copy = request;
+    c.mutate(copy);
+    ExpectInvalid(ValidateSubmitJob(copy, kKinds), c.field);
+  }
+}
+
+TEST(Ids, JobAndDocumentIds) {
+  EXPECT_TRUE(ValidateJobId("id", "12345").ok());
+  ExpectInvalid(ValidateJobId("id", ""), "id");
+  ExpectInvalid(ValidateJobId("id", "12a"), "id");
+  ExpectInvalid(ValidateJobId("id", std::string(21, '1')), "id");
+
+  google::protobuf::RepeatedPtrField<std::string> ids;
+  ExpectInvalid(ValidateDocumentIds("ids", ids), "ids");
+  *ids.Add() = "a";
+  EXPECT_TRUE(ValidateDocumentIds("ids", ids).ok());
+  *ids.Add() = "a";
+  ExpectInvalid(ValidateDocumentIds("ids", ids), "ids[1]");
+}
+
+TEST(Paging, PageSizeDefaultsAndLimits) {
+  quarry::common::v1::PageRequest page;
+  EXPECT_EQ(*PageSize("page", page), 50);
+  page.set_page_size(1000);
+  EXPECT_EQ(*PageSize("page", page), 1000);
+  page.set_page_size(1001);
+  ExpectInvalid(PageSize("page", page).status(), "page.page_size");
+  page.set_page_size(-1);
+  ExpectInvalid(PageSize("page", page).status(), "page.page_size");
+}
+
+TEST(ApiKeys, RulesNameTheirFields) {
+  CreateApiKeyRequest request;
+  request.mutable_key()->add_scopes(quarry::gateway::v1::SCOPE_READ);
+  EXPECT_TRUE(ValidateCreateApiKey(request).ok());
+  request.mutable_key()->set_rate_limit_per_second(0.5);
+  ExpectInvalid(ValidateCreateApiKey(request), "key.rate_limit_per_second");
+  request.mutable_key()->set_rate_limit_per_second(10);
+  request.mutable_key()->add_scopes(quarry::gateway::v1::SCOPE_UNSPECIFIED);
+  ExpectInvalid(ValidateCreateApiKey(request), "key.scopes[1]");
+}
+
+}  // namespace
+}  // namespace quarry::gateway
