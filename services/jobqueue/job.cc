@@ -1,0 +1,36 @@
+#include "services/jobqueue/job.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace quarry::jobqueue {
+
+absl::string_view JobStateName(JobState state) {
+  switch (state) {
+    case JobState::kQueued:
+      return "queued";
+    case JobState::kRunning:
+      return "running";
+    case JobState::kSucceeded:
+      return "succeeded";
+    case JobState::kDead:
+      return "dead";
+    case JobState::kCancelled:
+      return "cancelled";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<JobState> ParseJobState(absl::string_view name) {
+  for (JobState state : {JobState::kQueued, JobState::kRunning, JobState::kSucceeded,
+                         JobState::kDead, JobState::kCancelled}) {
+    if (JobStateName(state) == name) return state;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown job state \"", name, "\""));
+}
+
+bool IsTerminal(JobState state) {
+  return state == JobState::kSucceeded || state == JobState::kDead ||
+         state == JobState::kCancelled;
+}
+
+}  // namespace quarry::jobqueue

@@ -1,0 +1,116 @@
+#ifndef QUARRY_SERVICES_WORKER_RUNNER_H_
+#define QUARRY_SERVICES_WORKER_RUNNER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/random/random.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "services/jobqueue/backoff.h"
+#include "services/jobqueue/job_queue.h"
+#include "services/worker/job_handler.h"
+
+namespace quarry::worker {
+
+struct RunnerOptions {
+  // Lease owner id, unique per process (host:pid:random).
+  std::string owner;
+  // Jobs run at once (handler threads).
+  int threads = 4;
+  // How long a claim lasts without a heartbeat; a dead worker's jobs are
+  // claimable again after this.
+  absl::Duration lease = absl::Seconds(30);
+  // How often running jobs renew their lease (well under `lease`).
+  absl::Duration heartbeat = absl::Seconds(5);
+  // Longest sleep when idle; LISTEN/NOTIFY normally wakes the runner sooner,
+  // so this only bounds the latency after a lost notification.
+  absl::Duration poll_interval = absl::Seconds(2);
+  // How often expired leases of dead workers are recovered.
+  absl::Duration recover_interval = absl::Seconds(5);
+  jobqueue::BackoffPolicy backoff;
+};
+
+// What the runner is doing, for GetWorkerStatus and metrics.
+struct RunningJobInfo {
+  int64_t id = 0;
+  std::string kind;
+  int attempt = 0;
+  absl::Time start_time;
+  double progress = 0;
+};
+
+struct RunnerCounters {
+  int64_t succeeded = 0;
+  int64_t retried = 0;
+  int64_t dead = 0;
+  int64_t cancelled = 0;
+  int64_t released = 0;
+  int64_t lease_lost = 0;
+  int64_t leases_recovered = 0;
+};
+
+// Claims jobs of the registered kinds from the queue and runs them on a fixed
+// set of threads, renewing leases while they run. One dispatcher thread claims
+// in batches (as many as there are free threads), so an idle worker costs one
+// blocked wait, not a polling loop per thread.
+class Runner {
+ public:
+  Runner(jobqueue::JobQueue& queue, const HandlerRegistry& registry, RunnerOptions options);
+  ~Runner();
+
+  void Start();
+
+  // Stops claiming, lets running jobs finish within `grace`, then asks the
+  // rest to stop and releases them to the queue (another worker takes them at
+  // once). Returns {finished during grace, released}. Idempotent.
+  std::pair<int, int> Drain(absl::Duration grace);
+
+  std::vector<RunningJobInfo> Running() const;
+  RunnerCounters counters() const;
+  bool draining() const;
+  const RunnerOptions& options() const { return options_; }
+
+ private:
+  struct Slot;
+  class Context;
+
+  void DispatchLoop();
+  void WorkLoop();
+  void HeartbeatLoop();
+  void Execute(std::shared_ptr<Slot> slot);
+  void Finish(Slot& slot, const absl::StatusOr<std::string>& result);
+
+  jobqueue::JobQueue& queue_;
+  const HandlerRegistry& registry_;
+  const RunnerOptions options_;
+  const std::vector<std::string> kinds_;
+
+  mutable absl::Mutex mu_;
+  // Keyed by (job id, attempt): after a lost lease the same job may be held
+  // twice for a moment, by its stale attempt and by the new one.
+  absl::flat_hash_map<std::pair<int64_t, int>, std::shared_ptr<Slot>> running_
+      ABSL_GUARDED_BY(mu_);
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t finished_since_drain_ ABSL_GUARDED_BY(mu_) = 0;
+  RunnerCounters counters_ ABSL_GUARDED_BY(mu_);
+  absl::BitGen random_ ABSL_GUARDED_BY(mu_);
+
+  // Claimed jobs waiting for a free handler thread.
+  std::deque<std::shared_ptr<Slot>> pending_ ABSL_GUARDED_BY(mu_);
+
+  std::thread dispatcher_;
+  std::thread heartbeat_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace quarry::worker
+
+#endif  // QUARRY_SERVICES_WORKER_RUNNER_H_
