@@ -76,6 +76,7 @@ class Runner {
   RunnerCounters counters() const;
   bool draining() const;
   const RunnerOptions& options() const { return options_; }
+  const std::vector<std::string>& kinds() const { return kinds_; }
 
  private:
   struct Slot;
