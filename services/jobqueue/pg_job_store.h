@@ -1,0 +1,71 @@
+#ifndef QUARRY_SERVICES_JOBQUEUE_PG_JOB_STORE_H_
+#define QUARRY_SERVICES_JOBQUEUE_PG_JOB_STORE_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "services/jobqueue/job.h"
+
+namespace quarry::jobqueue {
+
+// The job queue's SQL, over the jobs table of the first migration. Every
+// function runs inside a transaction it is given and may throw libpqxx
+// exceptions: call them only through pg::Pool (which catches and maps them),
+// or inside a caller's transaction, as the gateway does to enqueue a job
+// together with the documents it indexes.
+namespace pgjobs {
+
+struct EnqueueResult {
+  Job job;
+  bool created = false;  // false: an existing job with the same idempotency key
+};
+
+// Inserts a queued job. With an idempotency key already used by the tenant,
+// returns that job instead; concurrent submits with one key wait for each
+// other on the unique index and all return the one job.
+EnqueueResult Enqueue(pqxx::work& txn, const JobSpec& spec);
+
+// See JobQueue::Claim. FOR UPDATE SKIP LOCKED lets many workers claim at once
+// without waiting on each other's rows.
+std::vector<Job> Claim(pqxx::work& txn, const std::string& owner,
+                       const std::vector<std::string>& kinds, int max_jobs, absl::Duration lease);
+
+// The lease-fenced updates of JobQueue; each returns false when `claimed`'s
+// lease (id, owner, attempt) is no longer held.
+std::optional<bool> Heartbeat(pqxx::work& txn, const Job& claimed, absl::Duration lease);
+bool SetProgress(pqxx::work& txn, const Job& claimed, double fraction, const std::string& message);
+bool Complete(pqxx::work& txn, const Job& claimed, const std::string& result_json);
+bool Fail(pqxx::work& txn, const Job& claimed, const std::string& error, bool permanent,
+          absl::Duration retry_delay);
+bool MarkCancelled(pqxx::work& txn, const Job& claimed);
+bool Release(pqxx::work& txn, const Job& claimed);
+int RecoverExpiredLeases(pqxx::work& txn);
+
+// Client-facing operations, scoped to a tenant (nullopt: system jobs only).
+// A job of another tenant is indistinguishable from a missing one.
+std::optional<Job> Get(pqxx::work& txn, std::optional<int64_t> tenant_id, int64_t id);
+// Cancels a queued job at once or flags a running one; returns the job after,
+// nullopt if not found. Finished jobs are returned unchanged.
+std::optional<Job> Cancel(pqxx::work& txn, std::optional<int64_t> tenant_id, int64_t id);
+// Re-queues a DEAD job with its attempts reset; returns the job after,
+// nullopt if not found. Jobs in other states are returned unchanged.
+std::optional<Job> Retry(pqxx::work& txn, std::optional<int64_t> tenant_id, int64_t id);
+
+struct ListFilter {
+  std::vector<JobState> states;  // empty: all
+  std::string kind;              // empty: all
+  int64_t before_id = 0;         // paging cursor: only ids below it; 0 = from the newest
+  int limit = 50;
+};
+// Newest first (by id, which follows creation order).
+std::vector<Job> List(pqxx::work& txn, std::optional<int64_t> tenant_id, const ListFilter& filter);
+
+}  // namespace pgjobs
+}  // namespace quarry::jobqueue
+
+#endif  // QUARRY_SERVICES_JOBQUEUE_PG_JOB_STORE_H_
