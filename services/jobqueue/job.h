@@ -25,7 +25,7 @@ struct JobSpec {
   std::optional<int64_t> tenant_id;  // nullopt: a system job
   std::string kind;
   std::string payload_json = "{}";  // a JSON object
-  int priority = 0;                 // lower runs first
+  int priority = 0;                 // higher runs first
   std::optional<absl::Time> run_at;  // nullopt: now
   int max_attempts = 5;
   std::string idempotency_key;  // empty: none

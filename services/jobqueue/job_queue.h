@@ -19,7 +19,7 @@ class JobQueue {
   virtual ~JobQueue() = default;
 
   // Claims up to `max_jobs` runnable jobs of the given kinds (queued, run_at
-  // reached), lowest priority value first then earliest run_at, and leases
+  // reached), highest priority first then earliest run_at, and leases
   // them to `owner` for `lease`. Each claimed job is RUNNING with its attempt
   // count incremented. Never blocks on jobs another worker is claiming.
   virtual absl::StatusOr<std::vector<Job>> Claim(const std::string& owner,

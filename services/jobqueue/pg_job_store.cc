@@ -109,7 +109,7 @@ std::vector<Job> Claim(pqxx::work& txn, const std::string& owner,
         WITH next AS (
           SELECT id FROM jobs
           WHERE state = 'queued' AND run_at <= now() AND kind = ANY($1::text[])
-          ORDER BY priority, run_at
+          ORDER BY priority DESC, run_at, id
           LIMIT $2
           FOR UPDATE SKIP LOCKED)
         UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, lease_owner = $3,

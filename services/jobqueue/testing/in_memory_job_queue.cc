@@ -80,7 +80,7 @@ absl::StatusOr<std::vector<Job>> InMemoryJobQueue::Claim(const std::string& owne
     }
   }
   std::sort(runnable.begin(), runnable.end(), [](const Job* a, const Job* b) {
-    return a->priority != b->priority ? a->priority < b->priority : a->run_at < b->run_at;
+    return a->priority != b->priority ? a->priority > b->priority : a->run_at < b->run_at;
   });
   std::vector<Job> claimed;
   for (Job* job : runnable) {
