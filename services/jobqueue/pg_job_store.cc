@@ -1,7 +1,7 @@
 #include "services/jobqueue/pg_job_store.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include "services/common/sql/text_array.h"
 
 namespace quarry::jobqueue::pgjobs {
 namespace {
@@ -93,17 +93,7 @@ EnqueueResult Enqueue(pqxx::work& txn, const JobSpec& spec) {
 
 std::vector<Job> Claim(pqxx::work& txn, const std::string& owner,
                        const std::vector<std::string>& kinds, int max_jobs, absl::Duration lease) {
-  // A text[] literal of the kinds: quoted and escaped for array syntax.
-  std::vector<std::string> quoted;
-  for (const std::string& kind : kinds) {
-    std::string escaped;
-    for (char c : kind) {
-      if (c == '"' || c == '\\') escaped.push_back('\\');
-      escaped.push_back(c);
-    }
-    quoted.push_back(absl::StrCat("\"", escaped, "\""));
-  }
-  const std::string kinds_array = absl::StrCat("{", absl::StrJoin(quoted, ","), "}");
+  const std::string kinds_array = sql::TextArray(kinds);
   return RowsToJobs(txn.exec_params(
       absl::StrCat(R"(
         WITH next AS (
@@ -233,7 +223,7 @@ std::vector<Job> List(pqxx::work& txn, std::optional<int64_t> tenant_id,
                       const ListFilter& filter) {
   std::vector<std::string> states;
   for (JobState state : filter.states) states.emplace_back(JobStateName(state));
-  const std::string states_array = absl::StrCat("{", absl::StrJoin(states, ","), "}");
+  const std::string states_array = sql::TextArray(states);
   return RowsToJobs(txn.exec_params(
       absl::StrCat("SELECT ", kColumns, " FROM jobs WHERE ", kTenant,
                    " AND ($2 = '{}' OR state = ANY($2::text[]))"
