@@ -1,0 +1,41 @@
+#include "services/common/embedding_client/embedding_client.h"
+
+#include "absl/strings/str_cat.h"
+#include "services/common/status/status.h"
+
+namespace quarry {
+
+GrpcEmbeddingClient::GrpcEmbeddingClient(std::shared_ptr<grpc::Channel> channel)
+    : stub_(quarry::embedding::v1::EmbeddingService::NewStub(channel)) {}
+
+absl::StatusOr<std::vector<std::vector<float>>> GrpcEmbeddingClient::Embed(
+    const std::string& model, int dimension, const std::vector<std::string>& texts,
+    absl::Duration timeout) {
+  quarry::embedding::v1::EmbedRequest request;
+  request.set_model(model);
+  request.set_expected_dimension(dimension);
+  for (const std::string& text : texts) request.add_texts(text);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(timeout));
+  quarry::embedding::v1::EmbedResponse response;
+  grpc::Status status = stub_->Embed(&context, request, &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  if (response.embeddings_size() != static_cast<int>(texts.size())) {
+    return absl::InternalError(absl::StrCat("embedding service returned ",
+                                            response.embeddings_size(), " vectors for ",
+                                            texts.size(), " texts"));
+  }
+  std::vector<std::vector<float>> vectors;
+  vectors.reserve(texts.size());
+  for (const auto& embedding : response.embeddings()) {
+    const auto& values = embedding.vector().values();
+    if (dimension > 0 && values.size() != dimension) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "embedding service returned dimension ", values.size(), ", expected ", dimension));
+    }
+    vectors.emplace_back(values.begin(), values.end());
+  }
+  return vectors;
+}
+
+}  // namespace quarry

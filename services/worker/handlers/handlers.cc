@@ -1,0 +1,295 @@
+#include "services/worker/handlers/handlers.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+#include "services/worker/handlers/document_sql.h"
+
+namespace quarry::worker {
+namespace {
+
+absl::StatusOr<nlohmann::json> ParsePayload(const jobqueue::Job& job) {
+  nlohmann::json payload =
+      nlohmann::json::parse(job.payload_json, nullptr, /*allow_exceptions=*/false);
+  if (payload.is_discarded() || !payload.is_object()) {
+    return absl::InvalidArgumentError("payload: must be a JSON object");
+  }
+  return payload;
+}
+
+std::string FloatBytes(const std::vector<float>& vector) {
+  std::string bytes(vector.size() * sizeof(float), '\0');
+  std::memcpy(bytes.data(), vector.data(), bytes.size());
+  return bytes;
+}
+
+// Embeds documents batch by batch and writes their vectors, reusing vectors
+// the embedding cache already holds for the same text and model. Shared by
+// index_documents (pending documents) and reindex_collection (all of them).
+class Embedder {
+ public:
+  Embedder(pg::Pool& pool, EmbeddingClient& client, const HandlerOptions& options)
+      : pool_(pool), client_(client), options_(options) {}
+
+  struct Totals {
+    int64_t embedded = 0;
+    int64_t reused = 0;
+    int64_t written = 0;
+  };
+
+  // `fetch(after_id, limit)` returns the next documents in id order. A
+  // re-index neither trusts the cache nor skips documents that have a vector:
+  // the point is fresh vectors from the model as it is now.
+  template <typename Fetch>
+  absl::StatusOr<Totals> Run(JobContext& context, const sql::CollectionInfo& collection,
+                             int64_t total, bool reindex, Fetch fetch) {
+    Totals totals;
+    std::string after;
+    int64_t done = 0;
+    while (true) {
+      if (context.ShouldStop()) return absl::CancelledError("stopped between batches");
+      auto batch = pool_.WithTransaction(
+          [&](pqxx::work& txn) -> absl::StatusOr<std::vector<sql::PendingDocument>> {
+            return fetch(txn, after, options_.batch_size);
+          });
+      if (!batch.ok()) return batch.status();
+      if (batch->empty()) break;
+      after = batch->back().doc_id;
+
+      std::vector<std::string> hashes;
+      if (!reindex) {
+        for (const auto& doc : *batch) hashes.push_back(doc.content_hash_hex);
+      }
+      auto cached = pool_.WithTransaction(
+          [&](pqxx::work& txn) -> absl::StatusOr<std::map<std::string, std::string>> {
+            return sql::CachedEmbeddings(txn, collection.model, hashes);
+          });
+      if (!cached.ok()) return cached.status();
+
+      std::vector<sql::VectorWrite> writes;
+      std::vector<const sql::PendingDocument*> misses;
+      std::vector<std::string> texts;
+      for (const auto& doc : *batch) {
+        auto hit = cached->find(doc.content_hash_hex);
+        if (hit != cached->end() &&
+            hit->second.size() == static_cast<size_t>(collection.dimension) * sizeof(float)) {
+          writes.push_back({doc.doc_id, doc.content_hash_hex, hit->second});
+          ++totals.reused;
+        } else {
+          misses.push_back(&doc);
+          texts.push_back(doc.text);
+        }
+      }
+      if (!texts.empty()) {
+        auto vectors = client_.Embed(collection.model, collection.dimension, texts,
+                                     options_.embed_timeout);
+        if (!vectors.ok()) return vectors.status();
+        for (size_t i = 0; i < misses.size(); ++i) {
+          writes.push_back(
+              {misses[i]->doc_id, misses[i]->content_hash_hex, FloatBytes((*vectors)[i])});
+        }
+        totals.embedded += static_cast<int64_t>(texts.size());
+      }
+      auto written = pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<int> {
+        return sql::WriteVectors(txn, collection.id, collection.model, writes, reindex);
+      });
+      if (!written.ok()) return written.status();
+      totals.written += *written;
+      done += static_cast<int64_t>(batch->size());
+      const double fraction = total > 0 ? std::min(1.0, static_cast<double>(done) / total) : 1.0;
+      (void)context.SetProgress(fraction, absl::StrCat(done, " of ", total, " documents"));
+    }
+    return totals;
+  }
+
+ private:
+  pg::Pool& pool_;
+  EmbeddingClient& client_;
+  const HandlerOptions options_;
+};
+
+std::string TotalsJson(const Embedder::Totals& totals) {
+  return nlohmann::json{{"embedded", totals.embedded},
+                        {"reused_from_cache", totals.reused},
+                        {"written", totals.written}}
+      .dump();
+}
+
+absl::StatusOr<sql::CollectionInfo> LoadCollection(pg::Pool& pool, int64_t id) {
+  auto collection = pool.WithTransaction(
+      [&](pqxx::work& txn) -> absl::StatusOr<std::optional<sql::CollectionInfo>> {
+        return sql::GetCollection(txn, id);
+      });
+  if (!collection.ok()) return collection.status();
+  if (!collection->has_value()) {
+    return absl::NotFoundError(absl::StrCat("payload.collection_id: collection ", id, " not found"));
+  }
+  return **collection;
+}
+
+class IndexDocumentsHandler final : public JobHandler {
+ public:
+  IndexDocumentsHandler(pg::Pool& pool, EmbeddingClient& client, const HandlerOptions& options)
+      : pool_(pool), embedder_(pool, client, options) {}
+  absl::string_view kind() const override { return "index_documents"; }
+
+  absl::StatusOr<std::string> Run(JobContext& context) override {
+    auto payload = ParsePayload(context.job());
+    if (!payload.ok()) return payload.status();
+    if (!payload->contains("collection_id") || !(*payload)["collection_id"].is_number_integer()) {
+      return absl::InvalidArgumentError("payload.collection_id: must be an integer");
+    }
+    std::optional<std::vector<std::string>> ids;
+    if (payload->contains("ids")) {
+      if (!(*payload)["ids"].is_array()) {
+        return absl::InvalidArgumentError("payload.ids: must be an array of strings");
+      }
+      ids.emplace();
+      for (const auto& id : (*payload)["ids"]) {
+        if (!id.is_string()) return absl::InvalidArgumentError("payload.ids: must be strings");
+        ids->push_back(id.get<std::string>());
+      }
+    }
+    auto collection = LoadCollection(pool_, (*payload)["collection_id"].get<int64_t>());
+    if (!collection.ok()) return collection.status();
+    if (collection->deleted) return std::string(R"({"skipped": "collection deleted"})");
+    const int64_t total = ids.has_value() ? static_cast<int64_t>(ids->size()) : 0;
+    const std::vector<std::string>* id_filter = ids.has_value() ? &*ids : nullptr;
+    auto totals = embedder_.Run(
+        context, *collection, total, /*reindex=*/false,
+        [&](pqxx::work& txn, const std::string& after, int limit) {
+          return sql::PendingDocuments(txn, collection->id, id_filter, after, limit);
+        });
+    if (!totals.ok()) return totals.status();
+    return TotalsJson(*totals);
+  }
+
+ private:
+  pg::Pool& pool_;
+  Embedder embedder_;
+};
+
+class ReindexCollectionHandler final : public JobHandler {
+ public:
+  ReindexCollectionHandler(pg::Pool& pool, EmbeddingClient& client, const HandlerOptions& options)
+      : pool_(pool), embedder_(pool, client, options) {}
+  absl::string_view kind() const override { return "reindex_collection"; }
+
+  absl::StatusOr<std::string> Run(JobContext& context) override {
+    auto payload = ParsePayload(context.job());
+    if (!payload.ok()) return payload.status();
+    absl::StatusOr<sql::CollectionInfo> collection;
+    if (payload->contains("collection_id") && (*payload)["collection_id"].is_number_integer()) {
+      collection = LoadCollection(pool_, (*payload)["collection_id"].get<int64_t>());
+      if (collection.ok() && context.job().tenant_id.has_value() &&
+          collection->tenant_id != context.job().tenant_id) {
+        collection = absl::NotFoundError("payload.collection_id: collection not found");
+      }
+    } else if (payload->contains("collection") && (*payload)["collection"].is_string()) {
+      if (!context.job().tenant_id.has_value()) {
+        return absl::InvalidArgumentError("payload.collection: a system job must name collection_id");
+      }
+      const std::string name = (*payload)["collection"].get<std::string>();
+      auto found = pool_.WithTransaction(
+          [&](pqxx::work& txn) -> absl::StatusOr<std::optional<sql::CollectionInfo>> {
+            return sql::FindCollection(txn, *context.job().tenant_id, name);
+          });
+      if (!found.ok()) return found.status();
+      if (!found->has_value()) {
+        return absl::NotFoundError(absl::StrCat("payload.collection: \"", name, "\" not found"));
+      }
+      collection = **found;
+    } else {
+      return absl::InvalidArgumentError(
+          "payload: needs \"collection\" (a name) or \"collection_id\" (an integer)");
+    }
+    if (!collection.ok()) return collection.status();
+    auto total = pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<int64_t> {
+      return sql::CountLiveDocuments(txn, collection->id);
+    });
+    if (!total.ok()) return total.status();
+    // Old vectors keep serving searches until each batch is rewritten.
+    auto totals = embedder_.Run(context, *collection, *total, /*reindex=*/true,
+                                [&](pqxx::work& txn, const std::string& after, int limit) {
+                                  return sql::AllDocuments(txn, collection->id, after, limit);
+                                });
+    if (!totals.ok()) return totals.status();
+    return TotalsJson(*totals);
+  }
+
+ private:
+  pg::Pool& pool_;
+  Embedder embedder_;
+};
+
+class RefreshStatsHandler final : public JobHandler {
+ public:
+  explicit RefreshStatsHandler(pg::Pool& pool) : pool_(pool) {}
+  absl::string_view kind() const override { return "refresh_stats"; }
+  absl::StatusOr<std::string> Run(JobContext& context) override {
+    absl::Status status = pool_.WithTransaction([](pqxx::work& txn) -> absl::Status {
+      sql::RefreshJobStats(txn);
+      return absl::OkStatus();
+    });
+    if (!status.ok()) return status;
+    return std::string(R"({"refreshed": "job_success_rates"})");
+  }
+
+ private:
+  pg::Pool& pool_;
+};
+
+class PurgeDeletedHandler final : public JobHandler {
+ public:
+  PurgeDeletedHandler(pg::Pool& pool, absl::Duration retention)
+      : pool_(pool), retention_(retention) {}
+  absl::string_view kind() const override { return "purge_deleted"; }
+  absl::StatusOr<std::string> Run(JobContext& context) override {
+    auto payload = ParsePayload(context.job());
+    if (!payload.ok()) return payload.status();
+    double retention = absl::ToDoubleSeconds(retention_);
+    if (payload->contains("retention_seconds")) {
+      if (!(*payload)["retention_seconds"].is_number() ||
+          (*payload)["retention_seconds"].get<double>() < 0) {
+        return absl::InvalidArgumentError("payload.retention_seconds: must be a number >= 0");
+      }
+      retention = (*payload)["retention_seconds"].get<double>();
+    }
+    int64_t purged = 0;
+    // In slices, so no single transaction holds many row locks for long.
+    while (true) {
+      if (context.ShouldStop()) return absl::CancelledError("stopped between slices");
+      auto slice = pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<int64_t> {
+        return sql::PurgeTombstones(txn, retention, 1000);
+      });
+      if (!slice.ok()) return slice.status();
+      purged += *slice;
+      if (*slice < 1000) break;
+    }
+    return nlohmann::json{{"purged_documents", purged}}.dump();
+  }
+
+ private:
+  pg::Pool& pool_;
+  const absl::Duration retention_;
+};
+
+}  // namespace
+
+absl::Status RegisterHandlers(HandlerRegistry& registry, pg::Pool& pool, EmbeddingClient& embedder,
+                              const HandlerOptions& options) {
+  if (auto s = registry.Register(std::make_unique<IndexDocumentsHandler>(pool, embedder, options));
+      !s.ok()) {
+    return s;
+  }
+  if (auto s =
+          registry.Register(std::make_unique<ReindexCollectionHandler>(pool, embedder, options));
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = registry.Register(std::make_unique<RefreshStatsHandler>(pool)); !s.ok()) return s;
+  return registry.Register(std::make_unique<PurgeDeletedHandler>(pool, options.purge_retention));
+}
+
+}  // namespace quarry::worker
