@@ -97,7 +97,7 @@ std::vector<Job> Claim(pqxx::work& txn, const std::string& owner,
   return RowsToJobs(txn.exec_params(
       absl::StrCat(R"(
         WITH next AS (
-          SELECT id FROM jobs
+          SELECT id AS next_id FROM jobs
           WHERE state = 'queued' AND run_at <= now() AND kind = ANY($1::text[])
           ORDER BY priority DESC, run_at, id
           LIMIT $2
@@ -105,7 +105,7 @@ std::vector<Job> Claim(pqxx::work& txn, const std::string& owner,
         UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, lease_owner = $3,
           lease_expires_at = now() + make_interval(secs => $4), started_at = now(),
           progress = 0, progress_message = NULL, updated_at = now()
-        FROM next WHERE j.id = next.id
+        FROM next WHERE j.id = next.next_id
         RETURNING )",
                    kColumns),
       kinds_array, max_jobs, owner, Seconds(lease)));
