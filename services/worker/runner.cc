@@ -58,8 +58,11 @@ void Runner::DispatchLoop() {
     }
     if (absl::Now() >= next_recover) {
       if (auto recovered = queue_.RecoverExpiredLeases(); recovered.ok() && *recovered > 0) {
-        absl::MutexLock lock(&mu_);
-        counters_.leases_recovered += *recovered;
+        {
+          absl::MutexLock lock(&mu_);
+          counters_.leases_recovered += *recovered;
+        }
+        if (options_.on_leases_recovered) options_.on_leases_recovered(*recovered);
       }
       next_recover = absl::Now() + options_.recover_interval;
     }
@@ -85,6 +88,10 @@ void Runner::DispatchLoop() {
       slot->start_time = absl::Now();
       slot->cancel_requested = job.cancel_requested;
       slot->job = std::move(job);
+      if (options_.on_event) {
+        options_.on_event({JobEvent::kStarted, slot->job.kind, slot->job.attempts,
+                           std::max(absl::ZeroDuration(), slot->start_time - slot->job.run_at)});
+      }
       running_[{slot->job.id, slot->job.attempts}] = slot;
       pending_.push_back(std::move(slot));
     }
@@ -146,6 +153,22 @@ void Runner::Finish(Slot& slot, const absl::StatusOr<std::string>& result) {
         outcome = (permanent || last_attempt) ? kDead : kRetried;
       }
     }
+  }
+  if (options_.on_event) {
+    JobEvent event{JobEvent::kSucceeded, slot.job.kind, slot.job.attempts,
+                   absl::Now() - slot.start_time};
+    bool report = true;
+    switch (outcome) {
+      case kSucceeded: event.kind = JobEvent::kSucceeded; break;
+      case kRetried: event.kind = JobEvent::kRetried; break;
+      case kDead: event.kind = JobEvent::kDead; break;
+      case kCancelled: event.kind = JobEvent::kCancelled; break;
+      case kNone:
+        event.kind = slot.lease_lost ? JobEvent::kLeaseLost : JobEvent::kReleased;
+        report = slot.lease_lost || slot.released;
+        break;
+    }
+    if (report) options_.on_event(event);
   }
   absl::MutexLock lock(&mu_);
   switch (outcome) {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -18,6 +19,17 @@
 #include "services/worker/job_handler.h"
 
 namespace quarry::worker {
+
+// What happened to one job, for metrics.
+struct JobEvent {
+  enum Kind { kStarted, kSucceeded, kRetried, kDead, kCancelled, kReleased, kLeaseLost };
+  Kind kind;
+  std::string job_kind;
+  int attempt = 0;
+  // kStarted: time from run_at (when it became runnable) to the start.
+  // Others: run time of the attempt.
+  absl::Duration duration;
+};
 
 struct RunnerOptions {
   // Lease owner id, unique per process (host:pid:random).
@@ -35,6 +47,10 @@ struct RunnerOptions {
   // How often expired leases of dead workers are recovered.
   absl::Duration recover_interval = absl::Seconds(5);
   jobqueue::BackoffPolicy backoff;
+  // Called on every job event and with the count of recovered leases; from
+  // runner threads, so it must be thread-safe. Optional.
+  std::function<void(const JobEvent&)> on_event;
+  std::function<void(int)> on_leases_recovered;
 };
 
 // What the runner is doing, for GetWorkerStatus and metrics.

@@ -1,0 +1,82 @@
+#include "services/common/server/runtime.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/client/channel.h"
+#include "services/common/telemetry/grpc_interceptors.h"
+
+namespace quarry::server {
+
+absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const ServerOptions& options) {
+  if (absl::Status status = options.Validate(); !status.ok()) return status;
+  auto runtime = std::unique_ptr<Runtime>(new Runtime(options));
+  runtime->logger_ = std::make_unique<telemetry::Logger>(options.service_name);
+  runtime->logger_->set_rpc_logging(options.log_rpcs);
+  runtime->metrics_ = std::make_unique<telemetry::Metrics>();
+  if (options.admin_port >= 0) {
+    const std::string address = absl::StrCat(options.host, ":", options.admin_port);
+    if (absl::Status status = runtime->metrics_->StartAdminServer(address); !status.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat("--admin_port: cannot serve /metrics on ", address, ": ", status.message()));
+    }
+  }
+  telemetry::TracerOptions tracer_options;
+  tracer_options.service_name = options.service_name;
+  tracer_options.otlp_endpoint = options.otlp_endpoint;
+  tracer_options.sampling_ratio = options.trace_sample_ratio;
+  auto tracer = telemetry::Tracer::Create(tracer_options, runtime->metrics_.get());
+  if (!tracer.ok()) return tracer.status();
+  runtime->tracer_ = std::move(*tracer);
+  return runtime;
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Runtime::StartServer(
+    const std::vector<grpc::Service*>& services) {
+  Server::InterceptorFactories interceptors;
+  interceptors.push_back(telemetry::NewServerInterceptorFactory(
+      {metrics_.get(), tracer_.get(), logger_.get()}));
+  auto server = Server::Start(options_, services, std::move(interceptors));
+  if (server.ok()) {
+    logger_->Info("serving", {{"port", absl::StrCat((*server)->port())},
+                              {"admin_port", absl::StrCat(admin_port())}});
+  }
+  return server;
+}
+
+std::shared_ptr<grpc::Channel> Runtime::NewChannel(const std::string& target,
+                                                   std::vector<std::string> retryable_services) {
+  client::ChannelOptions channel_options;
+  channel_options.retryable_services = std::move(retryable_services);
+  channel_options.max_message_bytes = options_.max_message_bytes;
+  channel_options.interceptors.push_back(
+      telemetry::NewClientInterceptorFactory({metrics_.get(), tracer_.get()}));
+  return client::NewInternalChannel(target, std::move(channel_options));
+}
+
+int Runtime::ServeUntilSignal(ShutdownSignals& signals, Server& server,
+                              const std::function<void()>& on_drain) {
+  const int signal = signals.Wait();
+  logger_->Info("draining", {{"signal", absl::StrCat(signal)},
+                             {"grace", absl::FormatDuration(options_.shutdown_grace)}});
+  server.SetServing(false);
+  if (on_drain) on_drain();
+  server.Shutdown(options_.shutdown_grace);
+  (void)tracer_->Shutdown(absl::Seconds(2));
+  logger_->Info("stopped");
+  return 0;
+}
+
+void ExitOnStartupError(absl::string_view what, const absl::Status& status) {
+  // One line, even when libpq's message spans several.
+  std::string message = status.ToString();
+  for (char& c : message) {
+    if (c == '\n' || c == '\t') c = ' ';
+  }
+  std::fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, std::string(what).c_str(),
+               message.c_str());
+  std::exit(1);
+}
+
+}  // namespace quarry::server

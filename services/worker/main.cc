@@ -1,0 +1,103 @@
+// The worker service: runs jobs claimed from the PostgreSQL queue.
+#include <unistd.h>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "services/common/crypto/sha256.h"
+#include "services/common/embedding_client/embedding_client.h"
+#include "services/common/pg/migrations.h"
+#include "services/common/pg/pool.h"
+#include "services/common/server/env_flags.h"
+#include "services/common/server/runtime.h"
+#include "services/common/server/server_flags.h"
+#include "services/jobqueue/pg_job_queue.h"
+#include "services/worker/admin_service.h"
+#include "services/worker/handlers/handlers.h"
+#include "services/worker/runner.h"
+#include "services/worker/worker_metrics.h"
+
+QUARRY_DEFINE_SERVER_FLAGS(50081, 51081);
+ABSL_FLAG(std::string, database_url, "",
+          "libpq connection string of PostgreSQL (no password: use a pgpass file).");
+ABSL_FLAG(std::string, embedding_target, "127.0.0.1:50061",
+          "The embedding service (dns:///name:port for every replica).");
+ABSL_FLAG(int, threads, 4, "Jobs run at once by this process.");
+ABSL_FLAG(absl::Duration, lease, absl::Seconds(30),
+          "How long a claimed job stays ours without a heartbeat.");
+ABSL_FLAG(absl::Duration, purge_retention, absl::Hours(1),
+          "Tombstones younger than this are kept by purge_deleted.");
+
+int main(int argc, char** argv) {
+  quarry::server::ShutdownSignals signals;
+  quarry::server::ParseFlagsWithEnvironment(argc, argv);
+  using quarry::server::ExitOnStartupError;
+
+  const std::string database_url = absl::GetFlag(FLAGS_database_url);
+  if (database_url.empty()) {
+    ExitOnStartupError("--database_url", absl::InvalidArgumentError("must be set"));
+  }
+  const int threads = absl::GetFlag(FLAGS_threads);
+  if (threads < 1 || threads > 256) {
+    ExitOnStartupError("--threads", absl::InvalidArgumentError(
+                                        absl::StrCat("must be in [1, 256], got ", threads)));
+  }
+  const absl::Duration lease = absl::GetFlag(FLAGS_lease);
+  if (lease < absl::Seconds(2)) {
+    ExitOnStartupError("--lease", absl::InvalidArgumentError("must be at least 2s"));
+  }
+
+  auto runtime = quarry::server::Runtime::Create(QuarryServerOptionsFromFlags("worker"));
+  if (!runtime.ok()) ExitOnStartupError("configuration", runtime.status());
+
+  if (auto status = quarry::pg::Migrate(database_url); !status.ok()) {
+    ExitOnStartupError("database (--database_url)", status);
+  }
+  quarry::pg::PoolOptions pool_options;
+  pool_options.conninfo = database_url;
+  pool_options.size = threads + 3;  // handlers, heartbeats, dispatcher, metrics
+  pool_options.statement_timeout = absl::Seconds(60);
+  auto pool = quarry::pg::Pool::Create(pool_options);
+  if (!pool.ok()) ExitOnStartupError("database (--database_url)", pool.status());
+
+  quarry::jobqueue::PgJobQueue queue(**pool, database_url);
+  quarry::GrpcEmbeddingClient embedder((*runtime)->NewChannel(
+      absl::GetFlag(FLAGS_embedding_target), {"quarry.embedding.v1.EmbeddingService"}));
+  quarry::worker::HandlerRegistry registry;
+  quarry::worker::HandlerOptions handler_options;
+  handler_options.purge_retention = absl::GetFlag(FLAGS_purge_retention);
+  if (auto status = quarry::worker::RegisterHandlers(registry, **pool, embedder, handler_options);
+      !status.ok()) {
+    ExitOnStartupError("handlers", status);
+  }
+
+  quarry::worker::WorkerMetrics metrics((*runtime)->metrics(), **pool);
+  char host[256] = "worker";
+  gethostname(host, sizeof(host) - 1);
+  quarry::worker::RunnerOptions options;
+  options.owner = absl::StrCat(host, ":", getpid(), ":",
+                               quarry::crypto::Sha256Hex(quarry::crypto::RandomBytes(8)).substr(0, 8));
+  options.threads = threads;
+  options.lease = lease;
+  options.heartbeat = lease / 4;
+  options.backoff.initial = absl::Seconds(2);
+  options.on_event = [&metrics](const quarry::worker::JobEvent& e) { metrics.OnEvent(e); };
+  options.on_leases_recovered = [&metrics](int n) { metrics.OnLeasesRecovered(n); };
+  quarry::worker::Runner runner(queue, registry, options);
+
+  const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
+  quarry::worker::AdminService admin(runner, grace);
+  auto server = (*runtime)->StartServer({&admin});
+  if (!server.ok()) ExitOnStartupError("gRPC server", server.status());
+  runner.Start();
+  metrics.StartQueueDepthPolling(absl::Seconds(5));
+  (*server)->SetServing(true);
+  (*runtime)->logger().Info("worker running", {{"owner", options.owner},
+                                              {"threads", absl::StrCat(threads)}});
+
+  return (*runtime)->ServeUntilSignal(signals, **server, [&] {
+    // Stop claiming, let running jobs finish within the grace, release the rest.
+    auto [finished, released] = runner.Drain(grace);
+    (*runtime)->logger().Info("worker drained", {{"finished", absl::StrCat(finished)},
+                                                {"released", absl::StrCat(released)}});
+  });
+}
