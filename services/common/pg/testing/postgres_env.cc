@@ -1,0 +1,38 @@
+#include "services/common/pg/testing/postgres_env.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+namespace quarry::pg {
+namespace {
+
+std::unique_ptr<PostgresTestServer>& Server() {
+  static auto* server = new std::unique_ptr<PostgresTestServer>();
+  return *server;
+}
+
+}  // namespace
+
+void PostgresTestEnvironment::SetUp() {
+  absl::StatusOr<std::unique_ptr<PostgresTestServer>> server =
+      PostgresTestServer::Create();
+  if (!server.ok()) {
+    GTEST_FAIL() << "could not start a test PostgreSQL: " << server.status();
+  }
+  Server() = *std::move(server);
+}
+
+void PostgresTestEnvironment::TearDown() { Server().reset(); }
+
+PostgresTestServer& TestPostgres() {
+  if (Server() == nullptr) {
+    std::fprintf(stderr,
+                 "TestPostgres(): no test PostgreSQL is running; depend on "
+                 "//services/common/pg/testing:pg_test_main\n");
+    std::abort();
+  }
+  return *Server();
+}
+
+}  // namespace quarry::pg

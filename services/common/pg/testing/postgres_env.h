@@ -1,0 +1,26 @@
+#ifndef QUARRY_SERVICES_COMMON_PG_TESTING_POSTGRES_ENV_H_
+#define QUARRY_SERVICES_COMMON_PG_TESTING_POSTGRES_ENV_H_
+
+#include "gtest/gtest.h"
+#include "services/common/pg/testing/postgres_server.h"
+
+namespace quarry::pg {
+
+// One PostgresTestServer for a whole test binary. Depend on
+// //services/common/pg/testing:pg_test_main (which registers it) instead of
+// gtest_main, then use TestPostgres().conninfo() in tests. If the server cannot
+// start, SetUp fails fatally with the server's log tail and no test runs: the
+// binary fails, it never skips.
+class PostgresTestEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override;
+  void TearDown() override;
+};
+
+// The running server of the environment above. Aborts with a message if there
+// is none (the environment was not registered or failed to start).
+PostgresTestServer& TestPostgres();
+
+}  // namespace quarry::pg
+
+#endif  // QUARRY_SERVICES_COMMON_PG_TESTING_POSTGRES_ENV_H_
