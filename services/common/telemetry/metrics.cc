@@ -63,32 +63,26 @@ Metrics::Metrics()
 Metrics::~Metrics() {
   // Stop serving before the registry's families go away.
   absl::MutexLock lock(&mu_);
-  exposer_.reset();
+  admin_.reset();
 }
 
 absl::Status Metrics::StartAdminServer(const std::string& bind_address) {
   absl::MutexLock lock(&mu_);
-  if (exposer_ != nullptr) {
+  if (admin_ != nullptr) {
     return absl::FailedPreconditionError("metrics admin endpoint already started");
   }
-  try {
-    // One serving thread: scrapes are rare and the machine's cores belong to
-    // the service itself.
-    auto exposer = std::make_unique<prometheus::Exposer>(bind_address, /*num_threads=*/1);
-    exposer->RegisterCollectable(registry_, "/metrics");
-    exposer_ = std::move(exposer);
-  } catch (const std::exception& e) {
+  auto admin = AdminHttpServer::Start(bind_address, "/metrics", [this] { return Scrape(); });
+  if (!admin.ok()) {
     return absl::UnavailableError(
-        absl::StrCat("cannot serve metrics on ", bind_address, ": ", e.what()));
+        absl::StrCat("cannot serve metrics on ", bind_address, ": ", admin.status().message()));
   }
+  admin_ = std::move(*admin);
   return absl::OkStatus();
 }
 
 int Metrics::admin_port() const {
   absl::MutexLock lock(&mu_);
-  if (exposer_ == nullptr) return 0;
-  const std::vector<int> ports = exposer_->GetListeningPorts();
-  return ports.empty() ? 0 : ports.front();
+  return admin_ == nullptr ? 0 : admin_->port();
 }
 
 prometheus::Counter& Metrics::Counter(const std::string& name, const std::string& help,

@@ -9,12 +9,12 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "prometheus/counter.h"
-#include "prometheus/exposer.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/labels.h"
 #include "prometheus/registry.h"
+#include "services/common/telemetry/admin_http_server.h"
 
 namespace quarry::telemetry {
 
@@ -87,7 +87,7 @@ class Metrics {
   RpcFamilies client_rpc_;
   const std::vector<double> latency_buckets_;
   mutable absl::Mutex mu_;
-  std::unique_ptr<prometheus::Exposer> exposer_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<AdminHttpServer> admin_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace quarry::telemetry
