@@ -24,6 +24,10 @@
 #include "quarry/gateway/v1/job_service.grpc.pb.h"
 #include "quarry/gateway/v1/search_service.grpc.pb.h"
 #include "quarry/gateway/v1/stats_service.grpc.pb.h"
+#include "services/common/pg/migrations.h"
+#include "services/common/pg/pool.h"
+#include "services/gateway/api_key.h"
+#include "services/gateway/store.h"
 #include "tools/quarryctl/ingest.h"
 
 ABSL_FLAG(std::string, target, "", "Gateway address (default $QUARRY_TARGET or 127.0.0.1:50050).");
@@ -47,6 +51,9 @@ ABSL_FLAG(std::string, payload, "{}", "jobs submit: JSON payload.");
 ABSL_FLAG(std::string, name, "", "keys create: label of the key.");
 ABSL_FLAG(std::string, scopes, "read", "keys create: comma-separated read, write, admin.");
 ABSL_FLAG(double, rate, 0, "keys create: requests per second (0: default).");
+ABSL_FLAG(std::string, database_url, "",
+          "admin bootstrap: PostgreSQL connection string (default $QUARRY_DATABASE_URL).");
+ABSL_FLAG(std::string, tenant, "default", "admin bootstrap: tenant to create (or reuse).");
 
 namespace {
 
@@ -64,6 +71,9 @@ Commands:
   jobs submit KIND             [--payload]
   stats collection NAME | stats jobs
   keys create [--name --scopes --rate] | list | revoke ID
+  admin bootstrap --database_url=... [--tenant --name]
+                               creates the tenant (if new) and an admin key, talking to
+                               PostgreSQL directly; prints the key once
 
 Connection: --target (or $QUARRY_TARGET), --api_key (or $QUARRY_API_KEY).
 Responses print as JSON; errors print the gRPC status code and message.)";
@@ -367,6 +377,38 @@ int Keys(const Ctl& ctl, const std::vector<std::string>& args) {
   return Fail("keys create | list | revoke ID");
 }
 
+// The first tenant and key cannot come through the API (every call needs a
+// key), so this talks to PostgreSQL directly, as an operator would.
+int Admin(const std::vector<std::string>& args) {
+  if (args.size() < 2 || args[1] != "bootstrap") return Fail("admin bootstrap");
+  const std::string url =
+      EnvOr(absl::GetFlag(FLAGS_database_url), "QUARRY_DATABASE_URL", "");
+  if (url.empty()) return Fail("admin bootstrap needs --database_url");
+  if (auto status = quarry::pg::Migrate(url); !status.ok()) {
+    return Fail(absl::StrCat("database: ", status.ToString()));
+  }
+  quarry::pg::PoolOptions options;
+  options.conninfo = url;
+  options.size = 1;
+  auto pool = quarry::pg::Pool::Create(options);
+  if (!pool.ok()) return Fail(absl::StrCat("database: ", pool.status().ToString()));
+  const quarry::gateway::NewApiKey key = quarry::gateway::GenerateApiKey();
+  auto stored = (*pool)->WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<int64_t> {
+    quarry::gateway::store::KeyRecord record;
+    record.id = key.id;
+    record.tenant_id = quarry::gateway::store::EnsureTenant(txn, absl::GetFlag(FLAGS_tenant));
+    record.name = absl::GetFlag(FLAGS_name).empty() ? "bootstrap admin" : absl::GetFlag(FLAGS_name);
+    record.scopes = {"read", "write", "admin"};
+    quarry::gateway::store::InsertKey(txn, record, key.hash);
+    return record.tenant_id;
+  });
+  if (!stored.ok()) return Fail(absl::StrCat("database: ", stored.status().ToString()));
+  std::cerr << "tenant \"" << absl::GetFlag(FLAGS_tenant) << "\" (id " << *stored
+            << "), admin key " << key.id << " created; the key is shown once:\n";
+  std::cout << key.secret << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -385,5 +427,6 @@ int main(int argc, char** argv) {
   if (command == "jobs") return Jobs(ctl, args);
   if (command == "stats") return Stats(ctl, args);
   if (command == "keys") return Keys(ctl, args);
+  if (command == "admin") return Admin(args);
   return Fail("unknown command \"" + command + "\"; see --help");
 }
