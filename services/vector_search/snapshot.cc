@@ -1,0 +1,256 @@
+#include "services/vector_search/snapshot.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "services/vector_search/crc32c.h"
+
+namespace quarry::vector_search {
+namespace {
+
+constexpr char kMagic[8] = {'Q', 'V', 'S', 'N', 'A', 'P', '0', '1'};
+constexpr uint32_t kVersion = 1;
+constexpr size_t kHeaderBytes = 8 + 4 * 4 + 8 * 3;
+constexpr size_t kTrailerBytes = 4;
+// live byte, id length, vector length, tag count, metadata count, seq.
+constexpr size_t kMinDocBytes = 1 + 4 + 4 + 4 + 4 + 8;
+constexpr uint32_t kMaxDimension = 4096;
+
+class Writer {
+ public:
+  explicit Writer(std::string* out) : out_(out) {}
+  template <typename T>
+  void Pod(T value) {
+    out_->append(reinterpret_cast<const char*>(&value), sizeof(T));
+  }
+  void Bytes(std::string_view s) {
+    Pod(static_cast<uint32_t>(s.size()));
+    out_->append(s.data(), s.size());
+  }
+
+ private:
+  std::string* out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  size_t remaining() const { return in_.size() - pos_; }
+  template <typename T>
+  bool Pod(T* value) {
+    if (remaining() < sizeof(T)) return false;
+    std::memcpy(value, in_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return true;
+  }
+  bool Bytes(std::string* s) {
+    uint32_t n;
+    if (!Pod(&n) || n > remaining()) return false;
+    s->assign(in_.data() + pos_, n);
+    pos_ += n;
+    return true;
+  }
+  bool Raw(void* dst, size_t n) {
+    if (n > remaining()) return false;
+    std::memcpy(dst, in_.data() + pos_, n);
+    pos_ += n;
+    return true;
+  }
+
+ private:
+  std::string_view in_;
+  size_t pos_ = 0;
+};
+
+absl::Status Truncated(const char* what) {
+  return absl::DataLossError(absl::StrCat("snapshot: truncated or corrupt ", what));
+}
+
+absl::Status ErrnoStatus(const char* what, const std::string& path) {
+  return absl::UnavailableError(
+      absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+}
+
+absl::Status WriteAll(int fd, const std::string& bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return absl::UnavailableError(absl::StrCat("write: ", std::strerror(errno)));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string EncodeSnapshot(const SnapshotData& data) {
+  std::string out;
+  Writer w(&out);
+  out.append(kMagic, sizeof(kMagic));
+  w.Pod(kVersion);
+  w.Pod(static_cast<uint32_t>(data.metric));
+  w.Pod(data.dimension);
+  w.Pod(uint32_t{0});
+  w.Pod(data.watermark);
+  w.Pod(static_cast<uint64_t>(data.docs.size()));
+  w.Pod(static_cast<uint64_t>(data.graph.size()));
+  for (const SnapshotDoc& doc : data.docs) {
+    w.Pod(static_cast<uint8_t>(doc.live ? 1 : 0));
+    w.Bytes(doc.id);
+    w.Pod(static_cast<uint32_t>(doc.vector.size()));
+    out.append(reinterpret_cast<const char*>(doc.vector.data()),
+               doc.vector.size() * sizeof(float));
+    w.Pod(static_cast<uint32_t>(doc.tags.size()));
+    for (const std::string& tag : doc.tags) w.Bytes(tag);
+    w.Pod(static_cast<uint32_t>(doc.metadata.size()));
+    for (const auto& [key, value] : doc.metadata) {
+      w.Bytes(key);
+      w.Bytes(value);
+    }
+    w.Pod(doc.seq);
+  }
+  out.append(data.graph);
+  w.Pod(Crc32c(out.data(), out.size()));
+  return out;
+}
+
+absl::StatusOr<SnapshotData> DecodeSnapshot(std::string_view bytes) {
+  if (bytes.size() < sizeof(kMagic) ||
+      std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
+    return absl::InvalidArgumentError("snapshot: bad magic, not a snapshot");
+  }
+  if (bytes.size() < kHeaderBytes + kTrailerBytes) return Truncated("header");
+  const std::string_view body = bytes.substr(0, bytes.size() - kTrailerBytes);
+  uint32_t stored_crc;
+  std::memcpy(&stored_crc, bytes.data() + body.size(), sizeof(stored_crc));
+  if (Crc32c(body.data(), body.size()) != stored_crc) {
+    return absl::DataLossError("snapshot: checksum mismatch");
+  }
+
+  Reader r(body.substr(sizeof(kMagic)));
+  uint32_t version, metric, dimension, reserved;
+  uint64_t doc_count, graph_bytes;
+  SnapshotData data;
+  if (!r.Pod(&version) || !r.Pod(&metric) || !r.Pod(&dimension) ||
+      !r.Pod(&reserved) || !r.Pod(&data.watermark) || !r.Pod(&doc_count) ||
+      !r.Pod(&graph_bytes)) {
+    return Truncated("header");
+  }
+  if (version != kVersion) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("snapshot: unsupported version ", version));
+  }
+  if (metric < static_cast<uint32_t>(Metric::kCosine) ||
+      metric > static_cast<uint32_t>(Metric::kL2)) {
+    return absl::DataLossError(absl::StrCat("snapshot: bad metric ", metric));
+  }
+  if (dimension == 0 || dimension > kMaxDimension) {
+    return absl::DataLossError(absl::StrCat("snapshot: bad dimension ", dimension));
+  }
+  data.metric = static_cast<Metric>(metric);
+  data.dimension = dimension;
+  if (graph_bytes > r.remaining() ||
+      doc_count > (r.remaining() - graph_bytes) / kMinDocBytes) {
+    return Truncated("counts");
+  }
+  data.docs.resize(doc_count);
+  for (SnapshotDoc& doc : data.docs) {
+    uint8_t live;
+    uint32_t vector_len, tag_count, meta_count;
+    if (!r.Pod(&live) || live > 1 || !r.Bytes(&doc.id) || !r.Pod(&vector_len)) {
+      return Truncated("document");
+    }
+    doc.live = live == 1;
+    if (doc.live == doc.id.empty()) return Truncated("document id");
+    if (vector_len != 0 && vector_len != dimension) return Truncated("vector length");
+    doc.vector.resize(vector_len);
+    if (!r.Raw(doc.vector.data(), size_t{vector_len} * sizeof(float))) {
+      return Truncated("vector");
+    }
+    for (float x : doc.vector) {
+      if (!std::isfinite(x)) return Truncated("vector value");
+    }
+    // Each tag needs at least its 4-byte length.
+    if (!r.Pod(&tag_count) || tag_count > r.remaining() / 4) return Truncated("tags");
+    doc.tags.resize(tag_count);
+    for (std::string& tag : doc.tags) {
+      if (!r.Bytes(&tag)) return Truncated("tag");
+    }
+    if (!r.Pod(&meta_count) || meta_count > r.remaining() / 8) {
+      return Truncated("metadata");
+    }
+    for (uint32_t i = 0; i < meta_count; ++i) {
+      std::string key, value;
+      if (!r.Bytes(&key) || !r.Bytes(&value)) return Truncated("metadata entry");
+      doc.metadata.emplace(std::move(key), std::move(value));
+    }
+    if (!r.Pod(&doc.seq)) return Truncated("seq");
+  }
+  if (r.remaining() != graph_bytes) return Truncated("graph length");
+  data.graph.resize(graph_bytes);
+  if (!r.Raw(data.graph.data(), graph_bytes)) return Truncated("graph");
+  return data;
+}
+
+absl::Status WriteSnapshotFile(const std::string& path,
+                               const SnapshotData& data) {
+  const std::string bytes = EncodeSnapshot(data);
+  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("open", tmp);
+  absl::Status status = WriteAll(fd, bytes);
+  if (status.ok() && fsync(fd) != 0) status = ErrnoStatus("fsync", tmp);
+  if (close(fd) != 0 && status.ok()) status = ErrnoStatus("close", tmp);
+  if (status.ok() && rename(tmp.c_str(), path.c_str()) != 0) {
+    status = ErrnoStatus("rename", tmp);
+  }
+  if (!status.ok()) {
+    unlink(tmp.c_str());
+    return status;
+  }
+  // The rename is durable only once the directory entry is.
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  const int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return ErrnoStatus("open dir", dir);
+  const bool synced = fsync(dir_fd) == 0;
+  close(dir_fd);
+  if (!synced) return ErrnoStatus("fsync dir", dir);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SnapshotData> ReadSnapshotFile(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("no snapshot at ", path));
+    return ErrnoStatus("open", path);
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    close(fd);
+    return ErrnoStatus("stat", path);
+  }
+  std::string bytes(static_cast<size_t>(st.st_size), '\0');
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  close(fd);
+  bytes.resize(done);
+  return DecodeSnapshot(bytes);
+}
+
+}  // namespace quarry::vector_search
