@@ -78,7 +78,7 @@ absl::Status ErrnoStatus(const char* what, const std::string& path) {
       absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
 }
 
-absl::Status WriteAll(int fd, const std::string& bytes) {
+absl::Status WriteAll(int fd, std::string_view bytes) {
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
@@ -204,7 +204,10 @@ absl::StatusOr<SnapshotData> DecodeSnapshot(std::string_view bytes) {
 
 absl::Status WriteSnapshotFile(const std::string& path,
                                const SnapshotData& data) {
-  const std::string bytes = EncodeSnapshot(data);
+  return WriteFileAtomically(path, EncodeSnapshot(data));
+}
+
+absl::Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
   const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
   const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoStatus("open", tmp);

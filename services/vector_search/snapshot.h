@@ -51,6 +51,9 @@ absl::StatusOr<SnapshotData> DecodeSnapshot(std::string_view bytes);
 absl::Status WriteSnapshotFile(const std::string& path,
                                const SnapshotData& data);
 
+// Writes `bytes` to `path` the same atomic way (used for snapshot manifests).
+absl::Status WriteFileAtomically(const std::string& path, std::string_view bytes);
+
 // Reads and decodes; NOT_FOUND when the file does not exist.
 absl::StatusOr<SnapshotData> ReadSnapshotFile(const std::string& path);
 

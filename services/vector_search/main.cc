@@ -1,0 +1,177 @@
+// The vector-search service: one shard of the ANN index, derived from
+// PostgreSQL (snapshot + tail), serving quarry.search.v1.ShardService.
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "services/common/pg/migrations.h"
+#include "services/common/pg/pool.h"
+#include "services/common/server/env_flags.h"
+#include "services/common/server/runtime.h"
+#include "services/common/server/server_flags.h"
+#include "services/vector_search/serving/shard_service.h"
+#include "services/vector_search/serving/shard_state.h"
+#include "services/vector_search/serving/tailer.h"
+
+QUARRY_DEFINE_SERVER_FLAGS(50071, 51071);
+ABSL_FLAG(std::string, database_url, "",
+          "libpq connection string of PostgreSQL (no password: use a pgpass file).");
+ABSL_FLAG(uint32_t, shard_index, 0, "This replica's shard, in [0, shard_count).");
+ABSL_FLAG(uint32_t, shard_count, 1, "Number of shards; documents go to shard_hash % count.");
+ABSL_FLAG(std::string, data_dir, "", "Where snapshots live; empty: no snapshots.");
+ABSL_FLAG(absl::Duration, snapshot_interval, absl::Minutes(10), "How often to snapshot.");
+ABSL_FLAG(absl::Duration, snapshot_max_age, absl::Hours(1),
+          "Snapshots older than this are ignored (rebuild): tombstones older than the "
+          "workers' --purge_retention may be gone from the database, so an older snapshot "
+          "could bring deleted documents back. Keep it <= --purge_retention.");
+ABSL_FLAG(uint32_t, default_effort, 64, "HNSW ef when a request leaves effort at 0.");
+ABSL_FLAG(bool, quantize, false, "Store int8 codes (about 4x less memory) and re-rank.");
+
+namespace {
+
+using quarry::server::ExitOnStartupError;
+
+void PublishStats(quarry::telemetry::Metrics& metrics, const quarry::vector_search::ShardState& state,
+                  const quarry::vector_search::Tailer& tailer) {
+  const auto stats = state.Stats();
+  metrics.Gauge("quarry_index_vectors", "Live vectors in this replica's indexes.").Set(stats.vectors);
+  metrics.Gauge("quarry_index_tombstones", "Deleted or superseded entries awaiting a rebuild.")
+      .Set(stats.deleted);
+  metrics.Gauge("quarry_index_memory_bytes", "Memory held by vectors and graphs.")
+      .Set(stats.memory_bytes);
+  const int64_t watermark = state.watermark();
+  metrics.Gauge("quarry_index_watermark", "Last applied document sequence number.").Set(watermark);
+  metrics.Gauge("quarry_index_lag_sequences", "Sequence numbers behind PostgreSQL.")
+      .Set(std::max<int64_t>(0, tailer.latest_seen() - watermark));
+  metrics.Gauge("quarry_index_lag_seconds", "Seconds since the replica was last caught up.")
+      .Set(absl::ToDoubleSeconds(absl::Now() - tailer.last_caught_up()));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  quarry::server::ShutdownSignals signals;
+  quarry::server::ParseFlagsWithEnvironment(argc, argv);
+  const std::string database_url = absl::GetFlag(FLAGS_database_url);
+  if (database_url.empty()) {
+    ExitOnStartupError("--database_url", absl::InvalidArgumentError("must be set"));
+  }
+  const uint32_t shard_count = absl::GetFlag(FLAGS_shard_count);
+  const uint32_t shard_index = absl::GetFlag(FLAGS_shard_index);
+  if (shard_count < 1 || shard_index >= shard_count) {
+    ExitOnStartupError("--shard_index", absl::InvalidArgumentError(absl::StrCat(
+                                            "must be in [0, --shard_count=", shard_count,
+                                            "), got ", shard_index)));
+  }
+  const uint32_t effort = absl::GetFlag(FLAGS_default_effort);
+  if (effort < 1 || effort > 4096) {
+    ExitOnStartupError("--default_effort", absl::InvalidArgumentError("must be in [1, 4096]"));
+  }
+
+  auto runtime = quarry::server::Runtime::Create(QuarryServerOptionsFromFlags("vector-search"));
+  if (!runtime.ok()) ExitOnStartupError("configuration", runtime.status());
+  auto& logger = (*runtime)->logger();
+  auto& metrics = (*runtime)->metrics();
+
+  if (auto status = quarry::pg::Migrate(database_url); !status.ok()) {
+    ExitOnStartupError("database (--database_url)", status);
+  }
+  quarry::pg::PoolOptions pool_options;
+  pool_options.conninfo = database_url;
+  pool_options.size = 3;
+  pool_options.statement_timeout = absl::Seconds(60);
+  auto pool = quarry::pg::Pool::Create(pool_options);
+  if (!pool.ok()) ExitOnStartupError("database (--database_url)", pool.status());
+
+  quarry::vector_search::HnswOptions index_options;
+  index_options.default_ef = effort;
+  index_options.quantize_int8 = absl::GetFlag(FLAGS_quantize);
+  auto state = std::make_unique<quarry::vector_search::ShardState>(index_options);
+
+  std::string snapshot_dir;
+  if (const std::string data_dir = absl::GetFlag(FLAGS_data_dir); !data_dir.empty()) {
+    snapshot_dir = absl::StrCat(data_dir, "/shard-", shard_index, "-of-", shard_count);
+    const absl::Time start = absl::Now();
+    struct stat info;
+    const std::string manifest = snapshot_dir + "/MANIFEST";
+    if (stat(manifest.c_str(), &info) == 0) {
+      const absl::Duration age = absl::Now() - absl::FromTimeT(info.st_mtime);
+      if (age > absl::GetFlag(FLAGS_snapshot_max_age)) {
+        logger.Warn("snapshot too old, rebuilding from PostgreSQL",
+                    {{"age", absl::FormatDuration(age)}});
+      } else if (absl::Status loaded = state->LoadSnapshot(snapshot_dir); !loaded.ok()) {
+        // Never serve a damaged snapshot: start empty and rebuild.
+        logger.Error("snapshot rejected, rebuilding from PostgreSQL",
+                     {{"error", loaded.ToString()}});
+        state = std::make_unique<quarry::vector_search::ShardState>(index_options);
+      } else {
+        logger.Info("snapshot loaded", {{"watermark", absl::StrCat(state->watermark())},
+                                       {"seconds", absl::StrCat(absl::ToDoubleSeconds(
+                                                       absl::Now() - start))}});
+      }
+    }
+  }
+
+  quarry::vector_search::TailerOptions tailer_options;
+  tailer_options.shard_index = shard_index;
+  tailer_options.shard_count = shard_count;
+  quarry::vector_search::Tailer tailer(**pool, database_url, *state, tailer_options);
+
+  std::atomic<bool> ready{false};
+  quarry::vector_search::ShardInfo info;
+  info.shard_index = shard_index;
+  info.shard_count = shard_count;
+  info.ready = [&ready] { return ready.load(); };
+  info.latest_seen = [&tailer] { return tailer.latest_seen(); };
+  info.last_caught_up = [&tailer] { return tailer.last_caught_up(); };
+  quarry::vector_search::ShardServiceImpl service(*state, info, &metrics);
+  // Serve (NOT_SERVING) while catching up, so probes can tell starting from dead.
+  auto server = (*runtime)->StartServer({&service});
+  if (!server.ok()) ExitOnStartupError("gRPC server", server.status());
+
+  const absl::Time catch_up_start = absl::Now();
+  for (absl::Duration backoff = absl::Milliseconds(200);; backoff = std::min(backoff * 2, absl::Seconds(5))) {
+    absl::Status status = tailer.CatchUp();
+    if (status.ok()) break;
+    logger.Warn("catching up failed, retrying", {{"error", status.ToString()}});
+    absl::SleepFor(backoff);
+  }
+  logger.Info("caught up", {{"watermark", absl::StrCat(state->watermark())},
+                            {"seconds", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - catch_up_start))},
+                            {"vectors", absl::StrCat(state->Stats().vectors)}});
+  metrics.Gauge("quarry_index_cold_start_seconds", "Snapshot load plus catch-up at start.")
+      .Set(absl::ToDoubleSeconds(absl::Now() - catch_up_start));
+  tailer.Start();
+  ready = true;
+  (*server)->SetServing(true);
+
+  absl::Notification stop;
+  std::thread housekeeping([&] {
+    absl::Time next_snapshot = absl::Now() + absl::GetFlag(FLAGS_snapshot_interval);
+    do {
+      PublishStats(metrics, *state, tailer);
+      if (!snapshot_dir.empty() && absl::Now() >= next_snapshot) {
+        if (absl::Status s = state->WriteSnapshot(snapshot_dir); !s.ok()) {
+          logger.Error("snapshot failed", {{"error", s.ToString()}});
+        }
+        next_snapshot = absl::Now() + absl::GetFlag(FLAGS_snapshot_interval);
+      }
+    } while (!stop.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  });
+
+  const int code = (*runtime)->ServeUntilSignal(signals, **server, [&] {
+    stop.Notify();
+    housekeeping.join();
+    if (!snapshot_dir.empty()) {
+      absl::Status s = state->WriteSnapshot(snapshot_dir);
+      logger.Info("snapshot on drain", {{"status", s.ToString()},
+                                        {"watermark", absl::StrCat(state->watermark())}});
+    }
+  });
+  return code;
+}
