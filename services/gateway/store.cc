@@ -272,4 +272,19 @@ int64_t MaxSequence(pqxx::work& txn, int64_t collection_id, const std::vector<st
       .as<int64_t>();
 }
 
+std::vector<JobKindStatsRow> JobStats(pqxx::work& txn, int64_t tenant_id) {
+  std::vector<JobKindStatsRow> rows;
+  for (const auto& row : txn.exec_params(
+           "SELECT kind, queued, running, succeeded, dead, cancelled, success_rate, "
+           "mean_attempts, to_char(refreshed_at AT TIME ZONE 'UTC', "
+           "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM job_success_rates WHERE tenant_id = $1 "
+           "ORDER BY kind",
+           tenant_id)) {
+    rows.push_back({row[0].as<std::string>(), row[1].as<int64_t>(), row[2].as<int64_t>(),
+                     row[3].as<int64_t>(), row[4].as<int64_t>(), row[5].as<int64_t>(),
+                     row[6].as<double>(), row[7].as<double>(), row[8].as<std::string>()});
+  }
+  return rows;
+}
+
 }  // namespace quarry::gateway::store

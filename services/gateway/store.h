@@ -101,6 +101,15 @@ CollectionStats GetCollectionStats(pqxx::work& txn, int64_t collection_id);
 // The highest seq of the given live documents (their latest write), 0 if none.
 int64_t MaxSequence(pqxx::work& txn, int64_t collection_id, const std::vector<std::string>& ids);
 
+struct JobKindStatsRow {
+  std::string kind;
+  int64_t queued = 0, running = 0, succeeded = 0, dead = 0, cancelled = 0;
+  double success_rate = 0, mean_attempts = 0;
+  std::string refreshed_at;  // RFC 3339
+};
+// The tenant's rows of the job_success_rates view (refreshed by refresh_stats jobs).
+std::vector<JobKindStatsRow> JobStats(pqxx::work& txn, int64_t tenant_id);
+
 }  // namespace quarry::gateway::store
 
 #endif  // QUARRY_SERVICES_GATEWAY_STORE_H_

@@ -38,4 +38,14 @@ absl::StatusOr<std::vector<std::vector<float>>> GrpcEmbeddingClient::Embed(
   return vectors;
 }
 
+absl::StatusOr<std::pair<std::string, int>> GrpcEmbeddingClient::ModelInfo(
+    absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(timeout));
+  quarry::embedding::v1::GetModelInfoResponse response;
+  grpc::Status status = stub_->GetModelInfo(&context, {}, &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return std::make_pair(response.name(), static_cast<int>(response.dimension()));
+}
+
 }  // namespace quarry

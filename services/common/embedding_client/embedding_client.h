@@ -25,6 +25,9 @@ class EmbeddingClient {
   virtual absl::StatusOr<std::vector<std::vector<float>>> Embed(
       const std::string& model, int dimension, const std::vector<std::string>& texts,
       absl::Duration timeout) = 0;
+
+  // The model the embedding service serves (name, dimension).
+  virtual absl::StatusOr<std::pair<std::string, int>> ModelInfo(absl::Duration timeout) = 0;
 };
 
 // The gRPC implementation over a channel (see client::NewInternalChannel).
@@ -34,6 +37,7 @@ class GrpcEmbeddingClient final : public EmbeddingClient {
   absl::StatusOr<std::vector<std::vector<float>>> Embed(const std::string& model, int dimension,
                                                         const std::vector<std::string>& texts,
                                                         absl::Duration timeout) override;
+  absl::StatusOr<std::pair<std::string, int>> ModelInfo(absl::Duration timeout) override;
 
  private:
   std::unique_ptr<quarry::embedding::v1::EmbeddingService::Stub> stub_;

@@ -1,0 +1,95 @@
+#ifndef QUARRY_SERVICES_GATEWAY_AUTH_H_
+#define QUARRY_SERVICES_GATEWAY_AUTH_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "services/common/pg/pool.h"
+#include "services/gateway/rate_limiter.h"
+#include "services/gateway/store.h"
+
+namespace quarry::gateway {
+
+enum class Scope { kRead, kWrite, kAdmin };
+
+// Who is calling: the key's tenant and what it may do.
+struct Principal {
+  std::string key_id;
+  int64_t tenant_id = 0;
+  bool read = false, write = false, admin = false;
+  double rate_per_second = 0;
+  int burst = 0;
+};
+
+struct AuthOptions {
+  // How long a key lookup is trusted: a revoked key stops working within this.
+  absl::Duration key_cache_ttl = absl::Seconds(5);
+  // Defaults for keys stored without a rate limit.
+  double default_rate_per_second = 100;
+  int default_burst = 200;
+  // RPCs in progress across the gateway; past it new calls are shed with
+  // RESOURCE_EXHAUSTED instead of queueing without bound.
+  int max_in_flight = 512;
+};
+
+// Authentication (API key -> tenant, cached briefly), per-key rate limits,
+// scopes and the global in-flight limit, in the order a caller should see
+// failures: UNAUTHENTICATED, RESOURCE_EXHAUSTED, PERMISSION_DENIED.
+class Gatekeeper {
+ public:
+  Gatekeeper(pg::Pool& pool, AuthOptions options) : pool_(pool), options_(options) {}
+
+  // Holds one in-flight slot until destroyed.
+  class Admission {
+   public:
+    Admission(Admission&& other) noexcept : gate_(other.gate_), principal(other.principal) {
+      other.gate_ = nullptr;
+    }
+    Admission& operator=(Admission&&) = delete;
+    ~Admission() {
+      if (gate_ != nullptr) gate_->in_flight_.fetch_sub(1);
+    }
+    const Principal& operator*() const { return principal; }
+    const Principal* operator->() const { return &principal; }
+
+   private:
+    friend class Gatekeeper;
+    Admission(Gatekeeper* gate, Principal p) : gate_(gate), principal(std::move(p)) {}
+    Gatekeeper* gate_;
+    Principal principal;
+  };
+
+  // Admits a call needing `scope`, reading the key from the "authorization"
+  // metadata of `context`.
+  absl::StatusOr<Admission> Admit(const grpc::ServerContext& context, Scope scope);
+
+  // The principal for a secret (through the cache); UNAUTHENTICATED for an
+  // unknown or revoked key.
+  absl::StatusOr<Principal> Authenticate(const std::string& secret);
+
+  int in_flight() const { return in_flight_.load(); }
+
+ private:
+  struct CacheEntry {
+    absl::StatusOr<Principal> principal;
+    absl::Time expires;
+  };
+
+  pg::Pool& pool_;
+  const AuthOptions options_;
+  RateLimiter rate_limiter_;
+  std::atomic<int> in_flight_{0};
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, CacheEntry> cache_ ABSL_GUARDED_BY(mu_);  // by key hash
+};
+
+}  // namespace quarry::gateway
+
+#endif  // QUARRY_SERVICES_GATEWAY_AUTH_H_

@@ -1,0 +1,135 @@
+#ifndef QUARRY_SERVICES_GATEWAY_GATEWAY_SERVICE_H_
+#define QUARRY_SERVICES_GATEWAY_GATEWAY_SERVICE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "quarry/gateway/v1/admin_service.grpc.pb.h"
+#include "quarry/gateway/v1/collection_service.grpc.pb.h"
+#include "quarry/gateway/v1/document_service.grpc.pb.h"
+#include "quarry/gateway/v1/job_service.grpc.pb.h"
+#include "quarry/gateway/v1/search_service.grpc.pb.h"
+#include "quarry/gateway/v1/stats_service.grpc.pb.h"
+#include "services/common/cache/lru_cache.h"
+#include "services/common/embedding_client/embedding_client.h"
+#include "services/common/pg/pool.h"
+#include "services/common/telemetry/metrics.h"
+#include "services/gateway/auth.h"
+#include "services/gateway/job_watch_hub.h"
+#include "services/gateway/shards.h"
+#include "services/jobqueue/pg_job_queue.h"
+
+namespace quarry::gateway {
+
+struct GatewayOptions {
+  // Deadline used when a client sends none.
+  absl::Duration default_deadline = absl::Seconds(30);
+  // Purge of a deleted collection's documents runs this long after the delete,
+  // once every replica has certainly dropped them.
+  absl::Duration purge_delay = absl::Hours(1);
+};
+
+// What every public service of the gateway shares. Not owned.
+struct GatewayCore {
+  pg::Pool* pool;
+  jobqueue::PgJobQueue* jobs;
+  EmbeddingClient* embedder;
+  ShardFanout* shards;
+  Gatekeeper* gate;
+  JobWatchHub* watch_hub;
+  LruCache<std::vector<float>, FloatVectorSizer>* query_cache;
+  telemetry::Metrics* metrics;  // may be null
+  GatewayOptions options;
+};
+
+// The public API, one thin adapter per service: admit (key, rate, scope),
+// validate, do the work through the stores and clients, map the status.
+class CollectionServiceImpl final : public quarry::gateway::v1::CollectionService::Service {
+ public:
+  explicit CollectionServiceImpl(GatewayCore core) : core_(core) {}
+  grpc::Status CreateCollection(grpc::ServerContext*, const v1::CreateCollectionRequest*,
+                                v1::CreateCollectionResponse*) override;
+  grpc::Status GetCollection(grpc::ServerContext*, const v1::GetCollectionRequest*,
+                             v1::GetCollectionResponse*) override;
+  grpc::Status ListCollections(grpc::ServerContext*, const v1::ListCollectionsRequest*,
+                               v1::ListCollectionsResponse*) override;
+  grpc::Status DeleteCollection(grpc::ServerContext*, const v1::DeleteCollectionRequest*,
+                                v1::DeleteCollectionResponse*) override;
+
+ private:
+  GatewayCore core_;
+};
+
+class DocumentServiceImpl final : public quarry::gateway::v1::DocumentService::Service {
+ public:
+  explicit DocumentServiceImpl(GatewayCore core) : core_(core) {}
+  grpc::Status UpsertDocuments(grpc::ServerContext*, const v1::UpsertDocumentsRequest*,
+                               v1::UpsertDocumentsResponse*) override;
+  grpc::Status GetDocuments(grpc::ServerContext*, const v1::GetDocumentsRequest*,
+                            v1::GetDocumentsResponse*) override;
+  grpc::Status DeleteDocuments(grpc::ServerContext*, const v1::DeleteDocumentsRequest*,
+                               v1::DeleteDocumentsResponse*) override;
+
+ private:
+  GatewayCore core_;
+};
+
+class SearchServiceImpl final : public quarry::gateway::v1::SearchService::Service {
+ public:
+  explicit SearchServiceImpl(GatewayCore core) : core_(core) {}
+  grpc::Status Search(grpc::ServerContext*, const v1::SearchRequest*,
+                      v1::SearchResponse*) override;
+
+ private:
+  GatewayCore core_;
+};
+
+class JobServiceImpl final : public quarry::gateway::v1::JobService::Service {
+ public:
+  explicit JobServiceImpl(GatewayCore core) : core_(core) {}
+  grpc::Status SubmitJob(grpc::ServerContext*, const v1::SubmitJobRequest*,
+                         v1::SubmitJobResponse*) override;
+  grpc::Status GetJob(grpc::ServerContext*, const v1::GetJobRequest*, v1::GetJobResponse*) override;
+  grpc::Status ListJobs(grpc::ServerContext*, const v1::ListJobsRequest*,
+                        v1::ListJobsResponse*) override;
+  grpc::Status CancelJob(grpc::ServerContext*, const v1::CancelJobRequest*,
+                         v1::CancelJobResponse*) override;
+  grpc::Status RetryJob(grpc::ServerContext*, const v1::RetryJobRequest*,
+                        v1::RetryJobResponse*) override;
+  grpc::Status WatchJob(grpc::ServerContext*, const v1::WatchJobRequest*,
+                        grpc::ServerWriter<v1::WatchJobResponse>*) override;
+
+ private:
+  GatewayCore core_;
+};
+
+class StatsServiceImpl final : public quarry::gateway::v1::StatsService::Service {
+ public:
+  explicit StatsServiceImpl(GatewayCore core) : core_(core) {}
+  grpc::Status GetCollectionStats(grpc::ServerContext*, const v1::GetCollectionStatsRequest*,
+                                  v1::GetCollectionStatsResponse*) override;
+  grpc::Status GetJobStats(grpc::ServerContext*, const v1::GetJobStatsRequest*,
+                           v1::GetJobStatsResponse*) override;
+
+ private:
+  GatewayCore core_;
+};
+
+class AdminServiceImpl final : public quarry::gateway::v1::AdminService::Service {
+ public:
+  explicit AdminServiceImpl(GatewayCore core) : core_(core) {}
+  grpc::Status CreateApiKey(grpc::ServerContext*, const v1::CreateApiKeyRequest*,
+                            v1::CreateApiKeyResponse*) override;
+  grpc::Status ListApiKeys(grpc::ServerContext*, const v1::ListApiKeysRequest*,
+                           v1::ListApiKeysResponse*) override;
+  grpc::Status RevokeApiKey(grpc::ServerContext*, const v1::RevokeApiKeyRequest*,
+                            v1::RevokeApiKeyResponse*) override;
+
+ private:
+  GatewayCore core_;
+};
+
+}  // namespace quarry::gateway
+
+#endif  // QUARRY_SERVICES_GATEWAY_GATEWAY_SERVICE_H_

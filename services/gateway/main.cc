@@ -1,0 +1,95 @@
+// The API gateway: Quarry's public gRPC API.
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "services/common/cache/lru_cache.h"
+#include "services/common/embedding_client/embedding_client.h"
+#include "services/common/pg/migrations.h"
+#include "services/common/pg/pool.h"
+#include "services/common/server/env_flags.h"
+#include "services/common/server/runtime.h"
+#include "services/common/server/server_flags.h"
+#include "services/gateway/auth.h"
+#include "services/gateway/gateway_service.h"
+#include "services/gateway/job_watch_hub.h"
+#include "services/gateway/shards.h"
+#include "services/jobqueue/pg_job_queue.h"
+
+QUARRY_DEFINE_SERVER_FLAGS(50051, 51051);
+ABSL_FLAG(std::string, database_url, "",
+          "libpq connection string of PostgreSQL (no password: use a pgpass file).");
+ABSL_FLAG(std::string, embedding_target, "127.0.0.1:50061",
+          "The embedding service (dns:///name:port for every replica).");
+ABSL_FLAG(std::string, shard_targets, "127.0.0.1:50071",
+          "One gRPC target per vector-search shard, in shard order, separated by ';' (a target "
+          "may list replicas: ipv4:h:p1,h:p2), or by ',' when each is one dns:/// name.");
+ABSL_FLAG(absl::Duration, key_cache_ttl, absl::Seconds(5),
+          "How long API key lookups are cached; a revoked key stops working within this.");
+ABSL_FLAG(int, max_in_flight, 512, "Calls in progress before new ones are shed.");
+ABSL_FLAG(int64_t, query_cache_bytes, 64 << 20, "LRU of recent query vectors, in bytes.");
+ABSL_FLAG(int, pool_size, 16, "PostgreSQL connections.");
+
+int main(int argc, char** argv) {
+  quarry::server::ShutdownSignals signals;
+  quarry::server::ParseFlagsWithEnvironment(argc, argv);
+  using quarry::server::ExitOnStartupError;
+
+  const std::string database_url = absl::GetFlag(FLAGS_database_url);
+  if (database_url.empty()) {
+    ExitOnStartupError("--database_url", absl::InvalidArgumentError("must be set"));
+  }
+  const std::vector<std::string> shard_targets =
+      quarry::gateway::SplitShardTargets(absl::GetFlag(FLAGS_shard_targets));
+  if (shard_targets.empty()) {
+    ExitOnStartupError("--shard_targets", absl::InvalidArgumentError("names no shard"));
+  }
+  if (absl::GetFlag(FLAGS_max_in_flight) < 1) {
+    ExitOnStartupError("--max_in_flight", absl::InvalidArgumentError("must be at least 1"));
+  }
+
+  auto runtime = quarry::server::Runtime::Create(QuarryServerOptionsFromFlags("gateway"));
+  if (!runtime.ok()) ExitOnStartupError("configuration", runtime.status());
+
+  if (auto status = quarry::pg::Migrate(database_url); !status.ok()) {
+    ExitOnStartupError("database (--database_url)", status);
+  }
+  quarry::pg::PoolOptions pool_options;
+  pool_options.conninfo = database_url;
+  pool_options.size = absl::GetFlag(FLAGS_pool_size);
+  pool_options.statement_timeout = absl::Seconds(30);
+  auto pool = quarry::pg::Pool::Create(pool_options);
+  if (!pool.ok()) ExitOnStartupError("database (--database_url)", pool.status());
+
+  quarry::jobqueue::PgJobQueue jobs(**pool, database_url);
+  quarry::GrpcEmbeddingClient embedder((*runtime)->NewChannel(
+      absl::GetFlag(FLAGS_embedding_target), {"quarry.embedding.v1.EmbeddingService"}));
+  std::vector<std::shared_ptr<grpc::Channel>> shard_channels;
+  for (const std::string& target : shard_targets) {
+    shard_channels.push_back(
+        (*runtime)->NewChannel(target, {"quarry.search.v1.ShardService"}));
+  }
+  quarry::gateway::ShardFanout shards(std::move(shard_channels));
+  quarry::gateway::AuthOptions auth_options;
+  auth_options.key_cache_ttl = absl::GetFlag(FLAGS_key_cache_ttl);
+  auth_options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
+  quarry::gateway::Gatekeeper gate(**pool, auth_options);
+  quarry::gateway::JobWatchHub watch_hub(database_url);
+  quarry::LruCache<std::vector<float>, quarry::FloatVectorSizer> query_cache(
+      static_cast<size_t>(absl::GetFlag(FLAGS_query_cache_bytes)));
+
+  quarry::gateway::GatewayCore core{pool->get(),   &jobs,        &embedder,
+                                    &shards,       &gate,        &watch_hub,
+                                    &query_cache,  &(*runtime)->metrics(), {}};
+  quarry::gateway::CollectionServiceImpl collections(core);
+  quarry::gateway::DocumentServiceImpl documents(core);
+  quarry::gateway::SearchServiceImpl search(core);
+  quarry::gateway::JobServiceImpl job_service(core);
+  quarry::gateway::StatsServiceImpl stats(core);
+  quarry::gateway::AdminServiceImpl admin(core);
+  auto server = (*runtime)->StartServer(
+      {&collections, &documents, &search, &job_service, &stats, &admin});
+  if (!server.ok()) ExitOnStartupError("gRPC server", server.status());
+  (*server)->SetServing(true);
+  (*runtime)->logger().Info("gateway ready",
+                            {{"shards", absl::StrCat(shard_targets.size())}});
+  return (*runtime)->ServeUntilSignal(signals, **server);
+}
