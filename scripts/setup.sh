@@ -29,7 +29,20 @@ PACKAGES=(
   postgresql-client-15     # psql, for the local bring-up
   nginx                    # L7 gRPC load balancer of the local bring-up
   python3                  # test summary and helper scripts
+  python3-torch            # PyTorch reference check and baseline of the embedding encoder (services/embedding/reference, bench/embedding)
+  python3-numpy            # writes the reference model's safetensors weights
+  python3-yaml             # PyYAML for deploy/check (manifest checker)
+  golang-go                # builds deploy/helm/render, the offline `helm template` stand-in
+  golang-github-masterminds-sprig-dev  # sprig template functions for deploy/helm/render
+  golang-gopkg-yaml.v3-dev # YAML for deploy/helm/render
 )
+
+# kubectl renders the kustomize overlays in //deploy:k8s_render_test. Debian's
+# kubernetes-client (1.20) provides it, but conflicts with a kubectl that is
+# already installed from another package, so it is only added when missing.
+if ! command -v kubectl >/dev/null 2>&1; then
+  PACKAGES+=(kubernetes-client)
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
