@@ -3,8 +3,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "services/common/pg/migrations.h"
-#include "services/common/pg/pool.h"
+#include "services/common/server/database.h"
 #include "services/common/server/env_flags.h"
 #include "services/common/server/runtime.h"
 #include "services/common/server/server_flags.h"
@@ -59,18 +58,9 @@ int main(int argc, char** argv) {
                 {{"model", embedder->info().name}})
       .Set(absl::ToDoubleSeconds(absl::Now() - load_start));
 
-  std::unique_ptr<quarry::pg::Pool> pool;
+  std::unique_ptr<quarry::pg::Pool> pool;  // The L2 cache is optional.
   if (const std::string url = absl::GetFlag(FLAGS_database_url); !url.empty()) {
-    if (auto status = quarry::pg::Migrate(url); !status.ok()) {
-      ExitOnStartupError("database (--database_url)", status);
-    }
-    quarry::pg::PoolOptions pool_options;
-    pool_options.conninfo = url;
-    pool_options.size = 4;
-    pool_options.statement_timeout = absl::Seconds(5);
-    auto created = quarry::pg::Pool::Create(pool_options);
-    if (!created.ok()) ExitOnStartupError("database (--database_url)", created.status());
-    pool = std::move(*created);
+    pool = quarry::server::OpenDatabaseOrExit(url, 4, absl::Seconds(5));
   }
   quarry::embedding::EmbeddingCache cache(embedder->info().name,
                                           static_cast<size_t>(absl::GetFlag(FLAGS_cache_bytes)),

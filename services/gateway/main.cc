@@ -3,8 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/cache/lru_cache.h"
 #include "services/common/embedding_client/embedding_client.h"
-#include "services/common/pg/migrations.h"
-#include "services/common/pg/pool.h"
+#include "services/common/server/database.h"
 #include "services/common/server/env_flags.h"
 #include "services/common/server/runtime.h"
 #include "services/common/server/server_flags.h"
@@ -34,9 +33,6 @@ int main(int argc, char** argv) {
   using quarry::server::ExitOnStartupError;
 
   const std::string database_url = absl::GetFlag(FLAGS_database_url);
-  if (database_url.empty()) {
-    ExitOnStartupError("--database_url", absl::InvalidArgumentError("must be set"));
-  }
   const std::vector<std::string> shard_targets =
       quarry::gateway::SplitShardTargets(absl::GetFlag(FLAGS_shard_targets));
   if (shard_targets.empty()) {
@@ -49,17 +45,10 @@ int main(int argc, char** argv) {
   auto runtime = quarry::server::Runtime::Create(QuarryServerOptionsFromFlags("gateway"));
   if (!runtime.ok()) ExitOnStartupError("configuration", runtime.status());
 
-  if (auto status = quarry::pg::Migrate(database_url); !status.ok()) {
-    ExitOnStartupError("database (--database_url)", status);
-  }
-  quarry::pg::PoolOptions pool_options;
-  pool_options.conninfo = database_url;
-  pool_options.size = absl::GetFlag(FLAGS_pool_size);
-  pool_options.statement_timeout = absl::Seconds(30);
-  auto pool = quarry::pg::Pool::Create(pool_options);
-  if (!pool.ok()) ExitOnStartupError("database (--database_url)", pool.status());
+  auto pool = quarry::server::OpenDatabaseOrExit(database_url, absl::GetFlag(FLAGS_pool_size),
+                                                 absl::Seconds(30));
 
-  quarry::jobqueue::PgJobQueue jobs(**pool, database_url);
+  quarry::jobqueue::PgJobQueue jobs(*pool, database_url);
   quarry::GrpcEmbeddingClient embedder((*runtime)->NewChannel(
       absl::GetFlag(FLAGS_embedding_target), {"quarry.embedding.v1.EmbeddingService"}));
   std::vector<std::shared_ptr<grpc::Channel>> shard_channels;
@@ -71,12 +60,12 @@ int main(int argc, char** argv) {
   quarry::gateway::AuthOptions auth_options;
   auth_options.key_cache_ttl = absl::GetFlag(FLAGS_key_cache_ttl);
   auth_options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
-  quarry::gateway::Gatekeeper gate(**pool, auth_options);
+  quarry::gateway::Gatekeeper gate(*pool, auth_options);
   quarry::gateway::JobWatchHub watch_hub(database_url);
   quarry::LruCache<std::vector<float>, quarry::FloatVectorSizer> query_cache(
       static_cast<size_t>(absl::GetFlag(FLAGS_query_cache_bytes)));
 
-  quarry::gateway::GatewayCore core{pool->get(),   &jobs,        &embedder,
+  quarry::gateway::GatewayCore core{pool.get(),   &jobs,        &embedder,
                                     &shards,       &gate,        &watch_hub,
                                     &query_cache,  &(*runtime)->metrics(), {}};
   quarry::gateway::CollectionServiceImpl collections(core);

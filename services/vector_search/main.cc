@@ -9,8 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "services/common/pg/migrations.h"
-#include "services/common/pg/pool.h"
+#include "services/common/server/database.h"
 #include "services/common/server/env_flags.h"
 #include "services/common/server/runtime.h"
 #include "services/common/server/server_flags.h"
@@ -58,9 +57,6 @@ int main(int argc, char** argv) {
   quarry::server::ShutdownSignals signals;
   quarry::server::ParseFlagsWithEnvironment(argc, argv);
   const std::string database_url = absl::GetFlag(FLAGS_database_url);
-  if (database_url.empty()) {
-    ExitOnStartupError("--database_url", absl::InvalidArgumentError("must be set"));
-  }
   const uint32_t shard_count = absl::GetFlag(FLAGS_shard_count);
   const uint32_t shard_index = absl::GetFlag(FLAGS_shard_index);
   if (shard_count < 1 || shard_index >= shard_count) {
@@ -78,15 +74,7 @@ int main(int argc, char** argv) {
   auto& logger = (*runtime)->logger();
   auto& metrics = (*runtime)->metrics();
 
-  if (auto status = quarry::pg::Migrate(database_url); !status.ok()) {
-    ExitOnStartupError("database (--database_url)", status);
-  }
-  quarry::pg::PoolOptions pool_options;
-  pool_options.conninfo = database_url;
-  pool_options.size = 3;
-  pool_options.statement_timeout = absl::Seconds(60);
-  auto pool = quarry::pg::Pool::Create(pool_options);
-  if (!pool.ok()) ExitOnStartupError("database (--database_url)", pool.status());
+  auto pool = quarry::server::OpenDatabaseOrExit(database_url, 3, absl::Seconds(60));
 
   quarry::vector_search::HnswOptions index_options;
   index_options.default_ef = effort;
@@ -120,7 +108,7 @@ int main(int argc, char** argv) {
   quarry::vector_search::TailerOptions tailer_options;
   tailer_options.shard_index = shard_index;
   tailer_options.shard_count = shard_count;
-  quarry::vector_search::Tailer tailer(**pool, database_url, *state, tailer_options);
+  quarry::vector_search::Tailer tailer(*pool, database_url, *state, tailer_options);
 
   std::atomic<bool> ready{false};
   quarry::vector_search::ShardInfo info;

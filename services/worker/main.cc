@@ -5,8 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/crypto/sha256.h"
 #include "services/common/embedding_client/embedding_client.h"
-#include "services/common/pg/migrations.h"
-#include "services/common/pg/pool.h"
+#include "services/common/server/database.h"
 #include "services/common/server/env_flags.h"
 #include "services/common/server/runtime.h"
 #include "services/common/server/server_flags.h"
@@ -33,9 +32,6 @@ int main(int argc, char** argv) {
   using quarry::server::ExitOnStartupError;
 
   const std::string database_url = absl::GetFlag(FLAGS_database_url);
-  if (database_url.empty()) {
-    ExitOnStartupError("--database_url", absl::InvalidArgumentError("must be set"));
-  }
   const int threads = absl::GetFlag(FLAGS_threads);
   if (threads < 1 || threads > 256) {
     ExitOnStartupError("--threads", absl::InvalidArgumentError(
@@ -49,28 +45,21 @@ int main(int argc, char** argv) {
   auto runtime = quarry::server::Runtime::Create(QuarryServerOptionsFromFlags("worker"));
   if (!runtime.ok()) ExitOnStartupError("configuration", runtime.status());
 
-  if (auto status = quarry::pg::Migrate(database_url); !status.ok()) {
-    ExitOnStartupError("database (--database_url)", status);
-  }
-  quarry::pg::PoolOptions pool_options;
-  pool_options.conninfo = database_url;
-  pool_options.size = threads + 3;  // handlers, heartbeats, dispatcher, metrics
-  pool_options.statement_timeout = absl::Seconds(60);
-  auto pool = quarry::pg::Pool::Create(pool_options);
-  if (!pool.ok()) ExitOnStartupError("database (--database_url)", pool.status());
+  // Connections for the handlers, heartbeats, the dispatcher and metrics.
+  auto pool = quarry::server::OpenDatabaseOrExit(database_url, threads + 3, absl::Seconds(60));
 
-  quarry::jobqueue::PgJobQueue queue(**pool, database_url);
+  quarry::jobqueue::PgJobQueue queue(*pool, database_url);
   quarry::GrpcEmbeddingClient embedder((*runtime)->NewChannel(
       absl::GetFlag(FLAGS_embedding_target), {"quarry.embedding.v1.EmbeddingService"}));
   quarry::worker::HandlerRegistry registry;
   quarry::worker::HandlerOptions handler_options;
   handler_options.purge_retention = absl::GetFlag(FLAGS_purge_retention);
-  if (auto status = quarry::worker::RegisterHandlers(registry, **pool, embedder, handler_options);
+  if (auto status = quarry::worker::RegisterHandlers(registry, *pool, embedder, handler_options);
       !status.ok()) {
     ExitOnStartupError("handlers", status);
   }
 
-  quarry::worker::WorkerMetrics metrics((*runtime)->metrics(), **pool);
+  quarry::worker::WorkerMetrics metrics((*runtime)->metrics(), *pool);
   char host[256] = "worker";
   gethostname(host, sizeof(host) - 1);
   quarry::worker::RunnerOptions options;
