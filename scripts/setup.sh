@@ -29,6 +29,7 @@ PACKAGES=(
   postgresql-client-15     # psql, for the local bring-up
   nginx                    # L7 gRPC load balancer of the local bring-up
   python3                  # test summary and helper scripts
+  openssl                  # test certificates for TLS and mutual TLS
   python3-torch            # PyTorch reference check and baseline of the embedding encoder (services/embedding/reference, bench/embedding)
   python3-numpy            # writes the reference model's safetensors weights
   python3-yaml             # PyYAML for deploy/check (manifest checker)

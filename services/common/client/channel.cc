@@ -36,11 +36,21 @@ std::shared_ptr<grpc::Channel> NewInternalChannel(const std::string& target,
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   // Reconnect to a restarted replica quickly instead of backing off for minutes.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2'000);
-  if (options.interceptors.empty()) {
-    return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
-  }
-  return grpc::experimental::CreateCustomChannelWithInterceptors(
-      target, grpc::InsecureChannelCredentials(), args, std::move(options.interceptors));
+  auto credentials =
+      options.credentials != nullptr ? options.credentials : grpc::InsecureChannelCredentials();
+  if (options.interceptors.empty()) return grpc::CreateCustomChannel(target, credentials, args);
+  return grpc::experimental::CreateCustomChannelWithInterceptors(target, credentials, args,
+                                                                 std::move(options.interceptors));
+}
+
+std::shared_ptr<grpc::ChannelCredentials> TlsChannelCredentials(const std::string& ca_pem,
+                                                                const std::string& cert_pem,
+                                                                const std::string& key_pem) {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ca_pem;
+  ssl.pem_cert_chain = cert_pem;
+  ssl.pem_private_key = key_pem;
+  return grpc::SslCredentials(ssl);
 }
 
 }  // namespace quarry::client

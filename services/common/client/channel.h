@@ -18,6 +18,8 @@ struct ChannelOptions {
   // grpc.health.v1 status is not SERVING.
   bool health_checked_round_robin = true;
   int max_message_bytes = 64 << 20;
+  // TLS or mutual TLS (see TlsChannelCredentials); null: plaintext.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
   // Client interceptors (tracing, metrics), applied to every call.
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>>
       interceptors;
@@ -35,6 +37,12 @@ std::string ServiceConfigJson(const ChannelOptions& options);
 // 20 s notice a replica that vanished without closing its connections.
 std::shared_ptr<grpc::Channel> NewInternalChannel(const std::string& target,
                                                   ChannelOptions options);
+
+// Credentials that verify the server against `ca_pem` and, when `cert_pem`
+// and `key_pem` are given, present this client's certificate (mutual TLS).
+std::shared_ptr<grpc::ChannelCredentials> TlsChannelCredentials(const std::string& ca_pem,
+                                                                const std::string& cert_pem,
+                                                                const std::string& key_pem);
 
 }  // namespace quarry::client
 

@@ -34,6 +34,19 @@ absl::Status ServerOptions::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("--trace_sample_ratio must be in [0, 1], got ", trace_sample_ratio));
   }
+  if (tls_cert_file.empty() != tls_key_file.empty()) {
+    return absl::InvalidArgumentError("--tls_cert and --tls_key must be given together");
+  }
+  if (!tls_client_ca_file.empty() && tls_cert_file.empty()) {
+    return absl::InvalidArgumentError("--tls_client_ca needs --tls_cert and --tls_key");
+  }
+  if (internal_tls_cert_file.empty() != internal_tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--internal_tls_cert and --internal_tls_key must be given together");
+  }
+  if (!internal_tls_cert_file.empty() && internal_tls_ca_file.empty()) {
+    return absl::InvalidArgumentError("--internal_tls_cert needs --internal_tls_ca");
+  }
   return absl::OkStatus();
 }
 

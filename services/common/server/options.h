@@ -29,6 +29,19 @@ struct ServerOptions {
   double trace_sample_ratio = 1.0;
   // Log one JSON line per finished RPC (noisy under load; errors are always logged).
   bool log_rpcs = false;
+  // TLS for the gRPC port: PEM certificate chain and private key files; both
+  // empty: plaintext (behind a TLS-terminating load balancer or in a mesh).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // PEM CA bundle; when set, clients must present a certificate it signed
+  // (mutual TLS between Quarry's services).
+  std::string tls_client_ca_file;
+  // Outbound channels to other Quarry services: the CA that signed their
+  // certificates (empty: plaintext), and this service's client certificate
+  // and key for mutual TLS.
+  std::string internal_tls_ca_file;
+  std::string internal_tls_cert_file;
+  std::string internal_tls_key_file;
 
   // Returns INVALID_ARGUMENT naming the first bad field (by its flag name).
   absl::Status Validate() const;

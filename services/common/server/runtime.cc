@@ -26,6 +26,20 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const ServerOptions& op
   tracer_options.service_name = options.service_name;
   tracer_options.otlp_endpoint = options.otlp_endpoint;
   tracer_options.sampling_ratio = options.trace_sample_ratio;
+  if (!options.internal_tls_ca_file.empty()) {
+    auto ca = ReadPemFile("--internal_tls_ca", options.internal_tls_ca_file);
+    if (!ca.ok()) return ca.status();
+    std::string cert, key;
+    if (!options.internal_tls_cert_file.empty()) {
+      auto read_cert = ReadPemFile("--internal_tls_cert", options.internal_tls_cert_file);
+      if (!read_cert.ok()) return read_cert.status();
+      auto read_key = ReadPemFile("--internal_tls_key", options.internal_tls_key_file);
+      if (!read_key.ok()) return read_key.status();
+      cert = *read_cert;
+      key = *read_key;
+    }
+    runtime->channel_credentials_ = client::TlsChannelCredentials(*ca, cert, key);
+  }
   auto tracer = telemetry::Tracer::Create(tracer_options, runtime->metrics_.get());
   if (!tracer.ok()) return tracer.status();
   runtime->tracer_ = std::move(*tracer);
@@ -50,6 +64,7 @@ std::shared_ptr<grpc::Channel> Runtime::NewChannel(const std::string& target,
   client::ChannelOptions channel_options;
   channel_options.retryable_services = std::move(retryable_services);
   channel_options.max_message_bytes = options_.max_message_bytes;
+  channel_options.credentials = channel_credentials_;
   channel_options.interceptors.push_back(
       telemetry::NewClientInterceptorFactory({metrics_.get(), tracer_.get()}));
   return client::NewInternalChannel(target, std::move(channel_options));

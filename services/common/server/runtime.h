@@ -60,6 +60,8 @@ class Runtime {
   std::unique_ptr<telemetry::Metrics> metrics_;
   std::unique_ptr<telemetry::Tracer> tracer_;
   std::unique_ptr<telemetry::Logger> logger_;
+  // Credentials of outbound channels (null: plaintext), read once at start.
+  std::shared_ptr<grpc::ChannelCredentials> channel_credentials_;
 };
 
 // Start-up failure: prints "<program>: <what>: <status>" on one line and

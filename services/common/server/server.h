@@ -67,6 +67,10 @@ class Server {
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
 };
 
+// The contents of a PEM file named by `flag`; INVALID_ARGUMENT naming the
+// flag when it cannot be read or holds no PEM block.
+absl::StatusOr<std::string> ReadPemFile(const std::string& flag, const std::string& path);
+
 // Turns SIGTERM and SIGINT into an orderly shutdown. Construct it first thing
 // in main(), before any thread exists: it blocks the signals in the calling
 // thread, every thread started later inherits that mask, and only Wait() sees

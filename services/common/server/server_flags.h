@@ -37,6 +37,14 @@ inline std::string EnvOr(const char* name, const char* fallback) {
             "$OTEL_EXPORTER_OTLP_ENDPOINT; empty: no export).");                              \
   ABSL_FLAG(double, trace_sample_ratio, 1.0, "Fraction of new traces sampled, in [0, 1]."); \
   ABSL_FLAG(bool, log_rpcs, false, "Log one JSON line per RPC (errors are always logged).");  \
+  ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain for TLS on the gRPC port.");   \
+  ABSL_FLAG(std::string, tls_key, "", "PEM private key for TLS on the gRPC port.");          \
+  ABSL_FLAG(std::string, tls_client_ca, "",                                                 \
+            "PEM CA bundle; when set, clients need a certificate it signed (mTLS).");       \
+  ABSL_FLAG(std::string, internal_tls_ca, "",                                               \
+            "PEM CA of other Quarry services' certificates (empty: plaintext channels).");  \
+  ABSL_FLAG(std::string, internal_tls_cert, "", "Client certificate for mTLS to services."); \
+  ABSL_FLAG(std::string, internal_tls_key, "", "Client key for mTLS to services.");          \
   static quarry::server::ServerOptions QuarryServerOptionsFromFlags(const char* service) {    \
     quarry::server::ServerOptions options;                                                    \
     options.service_name = service;                                                           \
@@ -48,6 +56,12 @@ inline std::string EnvOr(const char* name, const char* fallback) {
     options.otlp_endpoint = absl::GetFlag(FLAGS_otlp_endpoint);                               \
     options.trace_sample_ratio = absl::GetFlag(FLAGS_trace_sample_ratio);                     \
     options.log_rpcs = absl::GetFlag(FLAGS_log_rpcs);                                         \
+    options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);                                    \
+    options.tls_key_file = absl::GetFlag(FLAGS_tls_key);                                      \
+    options.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);                          \
+    options.internal_tls_ca_file = absl::GetFlag(FLAGS_internal_tls_ca);                      \
+    options.internal_tls_cert_file = absl::GetFlag(FLAGS_internal_tls_cert);                  \
+    options.internal_tls_key_file = absl::GetFlag(FLAGS_internal_tls_key);                    \
     return options;                                                                           \
   }                                                                                           \
   static_assert(true, "require a semicolon")
