@@ -136,9 +136,13 @@ TEST_F(PoolTest, WithTransactionCommitsOnOkAndRollsBackOtherwise) {
 }
 
 TEST_F(PoolTest, ServerErrorsMapToStatusCodes) {
+  // Only the timeout case runs with a tight statement timeout: on a loaded
+  // machine (CI shares two cores) even a plain INSERT can take 100 ms.
   PoolOptions options;
   options.statement_timeout = absl::Milliseconds(100);
-  std::unique_ptr<Pool> pool = MakePool(options);
+  std::unique_ptr<Pool> strict = MakePool(options);
+  ASSERT_NE(strict, nullptr);
+  std::unique_ptr<Pool> pool = MakePool(PoolOptions());
   ASSERT_NE(pool, nullptr);
   ASSERT_TRUE(pool->Execute("INSERT INTO tenants (name) VALUES ('dup')").ok());
 
@@ -148,7 +152,7 @@ TEST_F(PoolTest, ServerErrorsMapToStatusCodes) {
         "' USING ERRCODE = '", sqlstate, "'; END $$"));
   };
   const absl::Time start = absl::Now();
-  absl::Status timeout = pool->Execute("SELECT pg_sleep(2)");
+  absl::Status timeout = strict->Execute("SELECT pg_sleep(2)");
   EXPECT_LT(absl::Now() - start, absl::Milliseconds(1500));
   const struct {
     std::string name;
@@ -177,7 +181,7 @@ TEST_F(PoolTest, ServerErrorsMapToStatusCodes) {
             std::string::npos)
       << cases[7].got;
   // The statement timeout did not break the connection.
-  EXPECT_TRUE(pool->Execute("SELECT 1").ok());
+  EXPECT_TRUE(strict->Execute("SELECT 1").ok());
 }
 
 TEST_F(PoolTest, PreparesStatementsOnEveryConnection) {
