@@ -43,6 +43,8 @@ void PublishStats(quarry::telemetry::Metrics& metrics, const quarry::vector_sear
       .Set(stats.deleted);
   metrics.Gauge("quarry_index_memory_bytes", "Memory held by vectors and graphs.")
       .Set(stats.memory_bytes);
+  metrics.Gauge("quarry_index_rebuilds", "Background rebuilds completed since start.")
+      .Set(stats.rebuilds);
   const int64_t watermark = state.watermark();
   metrics.Gauge("quarry_index_watermark", "Last applied document sequence number.").Set(watermark);
   metrics.Gauge("quarry_index_lag_sequences", "Sequence numbers behind PostgreSQL.")

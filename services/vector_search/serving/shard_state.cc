@@ -118,6 +118,7 @@ ShardStats ShardState::Stats() const {
     stats.vectors += c.vectors;
     stats.deleted += c.deleted;
     stats.memory_bytes += c.memory_bytes;
+    stats.rebuilds += static_cast<int64_t>(index->RebuildCount());
     stats.collections.push_back(c);
   }
   return stats;

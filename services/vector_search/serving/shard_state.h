@@ -38,6 +38,8 @@ struct ShardStats {
   int64_t vectors = 0;
   int64_t deleted = 0;
   int64_t memory_bytes = 0;
+  // Background rebuilds completed (tombstones compacted), over all indexes.
+  int64_t rebuilds = 0;
   struct Collection {
     int64_t id;
     int64_t vectors, deleted, memory_bytes;
