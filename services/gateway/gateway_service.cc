@@ -136,6 +136,21 @@ absl::Status WaitForJob(const GatewayCore& core, int64_t tenant_id, int64_t job_
 
 }  // namespace
 
+std::optional<store::CollectionRecord> CollectionCache::Get(int64_t tenant_id,
+                                                            const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(std::make_pair(tenant_id, name));
+  if (it == entries_.end() || it->second.second < absl::Now()) return std::nullopt;
+  return it->second.first;
+}
+
+void CollectionCache::Put(const store::CollectionRecord& collection) {
+  absl::MutexLock lock(&mu_);
+  if (entries_.size() > 10000) entries_.clear();  // Bounded; refills on demand.
+  entries_[std::make_pair(collection.tenant_id, collection.name)] = {collection,
+                                                                     absl::Now() + ttl_};
+}
+
 // ---------------------------------------------------------------- collections
 
 grpc::Status CollectionServiceImpl::CreateCollection(grpc::ServerContext* context,
@@ -355,8 +370,14 @@ grpc::Status SearchServiceImpl::Search(grpc::ServerContext* context,
   auto caller = core_.gate->Admit(*context, Scope::kRead);
   QUARRY_RETURN_IF_ERROR(caller.status());
   QUARRY_RETURN_IF_ERROR(ValidateSearch(*request));
-  auto collection = FindCollection(*core_.pool, (*caller)->tenant_id, request->collection());
-  QUARRY_RETURN_IF_ERROR(collection.status());
+  absl::StatusOr<store::CollectionRecord> collection;
+  if (auto cached = core_.collection_cache->Get((*caller)->tenant_id, request->collection())) {
+    collection = *std::move(cached);
+  } else {
+    collection = FindCollection(*core_.pool, (*caller)->tenant_id, request->collection());
+    QUARRY_RETURN_IF_ERROR(collection.status());
+    core_.collection_cache->Put(*collection);
+  }
   const absl::Time deadline = Deadline(*context, core_.options.default_deadline);
 
   quarry::search::v1::SearchShardRequest shard_request;

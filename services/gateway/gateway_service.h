@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "quarry/gateway/v1/admin_service.grpc.pb.h"
 #include "quarry/gateway/v1/collection_service.grpc.pb.h"
 #include "quarry/gateway/v1/document_service.grpc.pb.h"
@@ -18,9 +20,28 @@
 #include "services/gateway/auth.h"
 #include "services/gateway/job_watch_hub.h"
 #include "services/gateway/shards.h"
+#include "services/gateway/store.h"
 #include "services/jobqueue/pg_job_queue.h"
 
 namespace quarry::gateway {
+
+// Recently looked-up collections for the search path: a search then needs no
+// database round trip before fanning out. Writes and admin calls always read
+// the database; a deleted collection can stay searchable for at most `ttl`
+// (its documents are tombstoned and drop out of the shards anyway).
+class CollectionCache {
+ public:
+  explicit CollectionCache(absl::Duration ttl) : ttl_(ttl) {}
+  std::optional<store::CollectionRecord> Get(int64_t tenant_id, const std::string& name);
+  void Put(const store::CollectionRecord& collection);
+
+ private:
+  const absl::Duration ttl_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::pair<int64_t, std::string>,
+                      std::pair<store::CollectionRecord, absl::Time>>
+      entries_ ABSL_GUARDED_BY(mu_);
+};
 
 struct GatewayOptions {
   // Deadline used when a client sends none.
@@ -39,6 +60,7 @@ struct GatewayCore {
   Gatekeeper* gate;
   JobWatchHub* watch_hub;
   LruCache<std::vector<float>, FloatVectorSizer>* query_cache;
+  CollectionCache* collection_cache;
   telemetry::Metrics* metrics;  // may be null
   GatewayOptions options;
 };

@@ -65,9 +65,11 @@ int main(int argc, char** argv) {
   quarry::LruCache<std::vector<float>, quarry::FloatVectorSizer> query_cache(
       static_cast<size_t>(absl::GetFlag(FLAGS_query_cache_bytes)));
 
+  quarry::gateway::CollectionCache collection_cache(absl::Seconds(1));
   quarry::gateway::GatewayCore core{pool.get(),   &jobs,        &embedder,
                                     &shards,       &gate,        &watch_hub,
-                                    &query_cache,  &(*runtime)->metrics(), {}};
+                                    &query_cache,  &collection_cache,
+                                    &(*runtime)->metrics(), {}};
   quarry::gateway::CollectionServiceImpl collections(core);
   quarry::gateway::DocumentServiceImpl documents(core);
   quarry::gateway::SearchServiceImpl search(core);
