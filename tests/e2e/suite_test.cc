@@ -3,6 +3,9 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cmath>
+#include <functional>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -334,6 +337,372 @@ TEST_F(SuiteTest, JobsAreTenantScopedAndWatchStreamsToTheEnd) {
   bad.set_payload_json(R"({"collection": "no-such-collection"})");
   EXPECT_EQ(jobs->SubmitJob(Context(*admin_key_).get(), bad, &first).error_code(),
             grpc::NOT_FOUND);
+}
+
+// Every public RPC: without a key it is UNAUTHENTICATED; with another
+// tenant's key it neither returns nor changes this tenant's data.
+TEST_F(SuiteTest, EveryRpcIsAuthenticatedAndTenantIsolated) {
+  ASSERT_NE(gateway_, nullptr);
+  CreateCollection(*admin_key_, "isolated");
+  UpsertDocumentsRequest seed;
+  seed.set_collection("isolated");
+  seed.set_wait_for_indexed(true);
+  auto* doc = seed.add_documents();
+  doc->set_id("doc-1");
+  doc->set_text("only acme may read this");
+  UpsertDocumentsResponse seeded;
+  ASSERT_TRUE(DocumentService::NewStub(Channel())
+                  ->UpsertDocuments(Context(*admin_key_, absl::Seconds(60)).get(), seed, &seeded)
+                  .ok());
+  const std::string job_id = seeded.job().id();
+  const std::string intruder = MakeKey("umbrella", {"read", "write", "admin"});
+  // The intruder's own collection of the same name must not be confused with ours.
+  auto collections = CollectionService::NewStub(Channel());
+  auto documents = DocumentService::NewStub(Channel());
+  auto search = SearchService::NewStub(Channel());
+  auto jobs = JobService::NewStub(Channel());
+  auto stats = StatsService::NewStub(Channel());
+  auto admin = AdminService::NewStub(Channel());
+
+  // One closure per RPC, run with a given key; returns the status.
+  std::vector<std::pair<std::string, std::function<grpc::Status(const std::string&)>>> rpcs = {
+      {"CreateCollection", [&](const std::string& k) {
+         CreateCollectionRequest r;
+         r.mutable_collection()->set_name("intruder-made");
+         CreateCollectionResponse out;
+         return collections->CreateCollection(Context(k).get(), r, &out);
+       }},
+      {"GetCollection", [&](const std::string& k) {
+         GetCollectionRequest r;
+         r.set_name("isolated");
+         GetCollectionResponse out;
+         return collections->GetCollection(Context(k).get(), r, &out);
+       }},
+      {"ListCollections", [&](const std::string& k) {
+         ListCollectionsResponse out;
+         grpc::Status s = collections->ListCollections(Context(k).get(), {}, &out);
+         for (const auto& c : out.collections()) {
+           if (c.name() == "isolated" && k != *admin_key_) return grpc::Status(grpc::INTERNAL, "leak");
+         }
+         return s;
+       }},
+      {"DeleteCollection", [&](const std::string& k) {
+         DeleteCollectionRequest r;
+         r.set_name("isolated");
+         DeleteCollectionResponse out;
+         return collections->DeleteCollection(Context(k).get(), r, &out);
+       }},
+      {"UpsertDocuments", [&](const std::string& k) {
+         UpsertDocumentsRequest r = seed;
+         r.set_wait_for_indexed(false);
+         r.mutable_documents(0)->set_text("overwritten by an intruder");
+         UpsertDocumentsResponse out;
+         return documents->UpsertDocuments(Context(k).get(), r, &out);
+       }},
+      {"GetDocuments", [&](const std::string& k) {
+         GetDocumentsRequest r;
+         r.set_collection("isolated");
+         r.add_ids("doc-1");
+         GetDocumentsResponse out;
+         return documents->GetDocuments(Context(k).get(), r, &out);
+       }},
+      {"DeleteDocuments", [&](const std::string& k) {
+         DeleteDocumentsRequest r;
+         r.set_collection("isolated");
+         r.add_ids("doc-1");
+         DeleteDocumentsResponse out;
+         return documents->DeleteDocuments(Context(k).get(), r, &out);
+       }},
+      {"Search", [&](const std::string& k) {
+         SearchRequest r;
+         r.set_collection("isolated");
+         r.set_text("only acme");
+         SearchResponse out;
+         return search->Search(Context(k).get(), r, &out);
+       }},
+      {"SubmitJob", [&](const std::string& k) {
+         SubmitJobRequest r;
+         r.set_kind("reindex_collection");
+         r.set_payload_json(R"({"collection": "isolated"})");
+         SubmitJobResponse out;
+         return jobs->SubmitJob(Context(k).get(), r, &out);
+       }},
+      {"GetJob", [&](const std::string& k) {
+         GetJobRequest r;
+         r.set_id(job_id);
+         GetJobResponse out;
+         return jobs->GetJob(Context(k).get(), r, &out);
+       }},
+      {"ListJobs", [&](const std::string& k) {
+         ListJobsResponse out;
+         grpc::Status s = jobs->ListJobs(Context(k).get(), {}, &out);
+         for (const auto& j : out.jobs()) {
+           if (j.id() == job_id && k != *admin_key_) return grpc::Status(grpc::INTERNAL, "leak");
+         }
+         return s;
+       }},
+      {"CancelJob", [&](const std::string& k) {
+         CancelJobRequest r;
+         r.set_id(job_id);
+         CancelJobResponse out;
+         return jobs->CancelJob(Context(k).get(), r, &out);
+       }},
+      {"RetryJob", [&](const std::string& k) {
+         RetryJobRequest r;
+         r.set_id(job_id);
+         RetryJobResponse out;
+         return jobs->RetryJob(Context(k).get(), r, &out);
+       }},
+      {"WatchJob", [&](const std::string& k) {
+         WatchJobRequest r;
+         r.set_id(job_id);
+         auto context = Context(k, absl::Seconds(5));
+         auto stream = jobs->WatchJob(context.get(), r);
+         WatchJobResponse out;
+         while (stream->Read(&out)) {
+         }
+         return stream->Finish();
+       }},
+      {"GetCollectionStats", [&](const std::string& k) {
+         GetCollectionStatsRequest r;
+         r.set_collection("isolated");
+         GetCollectionStatsResponse out;
+         return stats->GetCollectionStats(Context(k).get(), r, &out);
+       }},
+      {"GetJobStats", [&](const std::string& k) {
+         GetJobStatsResponse out;
+         return stats->GetJobStats(Context(k).get(), {}, &out);
+       }},
+      {"CreateApiKey", [&](const std::string& k) {
+         CreateApiKeyRequest r;
+         CreateApiKeyResponse out;
+         return admin->CreateApiKey(Context(k).get(), r, &out);
+       }},
+      {"ListApiKeys", [&](const std::string& k) {
+         ListApiKeysResponse out;
+         grpc::Status s = admin->ListApiKeys(Context(k).get(), {}, &out);
+         for (const auto& key : out.keys()) {
+           if (k != *admin_key_ && key.id() == std::string(gateway::ApiKeyId(*admin_key_))) {
+             return grpc::Status(grpc::INTERNAL, "leak");
+           }
+         }
+         return s;
+       }},
+      {"RevokeApiKey", [&](const std::string& k) {
+         RevokeApiKeyRequest r;
+         r.set_id(std::string(gateway::ApiKeyId(*admin_key_)));
+         RevokeApiKeyResponse out;
+         return admin->RevokeApiKey(Context(k).get(), r, &out);
+       }},
+  };
+  ASSERT_EQ(rpcs.size(), 19u);  // Every RPC of the six public services.
+
+  // Calls that name this tenant's resources must look missing to the intruder;
+  // tenant-wide listings and creations act on the intruder's own tenant.
+  const std::set<std::string> own_tenant = {"CreateCollection", "ListCollections", "ListJobs",
+                                            "GetJobStats", "CreateApiKey", "ListApiKeys"};
+  for (const auto& [name, call] : rpcs) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(call("").error_code(), grpc::UNAUTHENTICATED);
+    EXPECT_EQ(call("qk_0000000000000000.wrong").error_code(), grpc::UNAUTHENTICATED);
+    const grpc::Status status = call(intruder);
+    if (own_tenant.count(name)) {
+      EXPECT_TRUE(status.ok()) << status.error_message();
+    } else {
+      EXPECT_EQ(status.error_code(), grpc::NOT_FOUND) << status.error_message();
+    }
+  }
+
+  // Nothing of ours changed.
+  GetDocumentsRequest get;
+  get.set_collection("isolated");
+  get.add_ids("doc-1");
+  GetDocumentsResponse got;
+  ASSERT_TRUE(documents->GetDocuments(Context(*admin_key_).get(), get, &got).ok());
+  ASSERT_EQ(got.documents_size(), 1);
+  EXPECT_EQ(got.documents(0).text(), "only acme may read this");
+  GetCollectionRequest collection;
+  collection.set_name("isolated");
+  GetCollectionResponse still;
+  EXPECT_TRUE(collections->GetCollection(Context(*admin_key_).get(), collection, &still).ok());
+  ListApiKeysResponse keys;
+  ASSERT_TRUE(admin->ListApiKeys(Context(*admin_key_).get(), {}, &keys).ok());
+  for (const auto& key : keys.keys()) {
+    if (key.id() == std::string(gateway::ApiKeyId(*admin_key_))) {
+      EXPECT_FALSE(key.has_revoke_time());
+    }
+  }
+}
+
+// Every validation rule of the public API, through the real gateway: the
+// exact status code, and a message that starts with the field's name.
+TEST_F(SuiteTest, EveryValidationRuleNamesItsFieldThroughTheGateway) {
+  ASSERT_NE(gateway_, nullptr);
+  CreateCollection(*admin_key_, "rules");
+  auto collections = CollectionService::NewStub(Channel());
+  auto documents = DocumentService::NewStub(Channel());
+  auto search = SearchService::NewStub(Channel());
+  auto jobs = JobService::NewStub(Channel());
+  auto admin = AdminService::NewStub(Channel());
+  const std::string& k = *admin_key_;
+  auto doc_request = [](std::function<void(UpsertDocumentsRequest&)> edit) {
+    UpsertDocumentsRequest r;
+    r.set_collection("rules");
+    auto* d = r.add_documents();
+    d->set_id("ok");
+    d->set_text("fine text");
+    edit(r);
+    return r;
+  };
+  auto upsert = [&](UpsertDocumentsRequest r) {
+    UpsertDocumentsResponse out;
+    return documents->UpsertDocuments(Context(k).get(), r, &out);
+  };
+  auto search_with = [&](std::function<void(SearchRequest&)> edit) {
+    SearchRequest r;
+    r.set_collection("rules");
+    r.set_text("query");
+    edit(r);
+    SearchResponse out;
+    return search->Search(Context(k).get(), r, &out);
+  };
+  auto submit = [&](std::function<void(SubmitJobRequest&)> edit) {
+    SubmitJobRequest r;
+    r.set_kind("refresh_stats");
+    edit(r);
+    SubmitJobResponse out;
+    return jobs->SubmitJob(Context(k).get(), r, &out);
+  };
+  const std::string big_text(32 * 1024 + 1, 'x');
+  struct Case {
+    std::string field;
+    grpc::StatusCode code;
+    std::function<grpc::Status()> call;
+  };
+  const std::vector<Case> cases = {
+      {"collection.name", grpc::INVALID_ARGUMENT, [&] {
+         CreateCollectionRequest r;
+         r.mutable_collection()->set_name("Bad Name");
+         CreateCollectionResponse out;
+         return collections->CreateCollection(Context(k).get(), r, &out);
+       }},
+      {"collection.dimension", grpc::INVALID_ARGUMENT, [&] {
+         CreateCollectionRequest r;
+         r.mutable_collection()->set_name("dims");
+         r.mutable_collection()->set_dimension(5000);
+         CreateCollectionResponse out;
+         return collections->CreateCollection(Context(k).get(), r, &out);
+       }},
+      {"collection.dimension", grpc::FAILED_PRECONDITION, [&] {
+         CreateCollectionRequest r;
+         r.mutable_collection()->set_name("dims");
+         r.mutable_collection()->set_dimension(128);  // The model makes 384.
+         CreateCollectionResponse out;
+         return collections->CreateCollection(Context(k).get(), r, &out);
+       }},
+      {"page.page_size", grpc::INVALID_ARGUMENT, [&] {
+         ListCollectionsRequest r;
+         r.mutable_page()->set_page_size(5000);
+         ListCollectionsResponse out;
+         return collections->ListCollections(Context(k).get(), r, &out);
+       }},
+      {"page.page_token", grpc::INVALID_ARGUMENT, [&] {
+         ListCollectionsRequest r;
+         r.mutable_page()->set_page_token("not-a-token");
+         ListCollectionsResponse out;
+         return collections->ListCollections(Context(k).get(), r, &out);
+       }},
+      {"documents", grpc::INVALID_ARGUMENT, [&] {
+         return upsert(doc_request([](auto& r) { r.clear_documents(); }));
+       }},
+      {"documents", grpc::INVALID_ARGUMENT, [&] {
+         return upsert(doc_request([](auto& r) {
+           for (int i = 0; i < 1000; ++i) r.add_documents()->set_id(absl::StrCat("d", i));
+         }));
+       }},
+      {"documents[0].id", grpc::INVALID_ARGUMENT, [&] {
+         return upsert(doc_request([](auto& r) { r.mutable_documents(0)->set_id("has space"); }));
+       }},
+      {"documents[1].id", grpc::INVALID_ARGUMENT, [&] {
+         return upsert(doc_request([](auto& r) { *r.add_documents() = r.documents(0); }));
+       }},
+      {"documents[0].text", grpc::INVALID_ARGUMENT, [&] {
+         return upsert(doc_request([](auto& r) { r.mutable_documents(0)->set_text(""); }));
+       }},
+      {"documents[0].text", grpc::INVALID_ARGUMENT, [&] {
+         return upsert(doc_request([&](auto& r) { r.mutable_documents(0)->set_text(big_text); }));
+       }},
+      {"documents[0].metadata", grpc::INVALID_ARGUMENT, [&] {
+         return upsert(doc_request([](auto& r) {
+           for (int i = 0; i < 65; ++i) {
+             (*r.mutable_documents(0)->mutable_metadata())[absl::StrCat("k", i)] = "v";
+           }
+         }));
+       }},
+      {"documents[0].tags[0]", grpc::INVALID_ARGUMENT, [&] {
+         return upsert(
+             doc_request([](auto& r) { r.mutable_documents(0)->add_tags(std::string(65, 't')); }));
+       }},
+      {"documents[0].vector.values[0]", grpc::INVALID_ARGUMENT, [&] {
+         return upsert(doc_request(
+             [](auto& r) { r.mutable_documents(0)->mutable_vector()->add_values(std::nanf("")); }));
+       }},
+      {"documents[0].vector", grpc::INVALID_ARGUMENT, [&] {
+         return upsert(doc_request(
+             [](auto& r) { r.mutable_documents(0)->mutable_vector()->add_values(0.5f); }));
+       }},
+      {"collection", grpc::NOT_FOUND, [&] {
+         return upsert(doc_request([](auto& r) { r.set_collection("no-such"); }));
+       }},
+      {"ids", grpc::INVALID_ARGUMENT, [&] {
+         GetDocumentsRequest r;
+         r.set_collection("rules");
+         GetDocumentsResponse out;
+         return documents->GetDocuments(Context(k).get(), r, &out);
+       }},
+      {"query", grpc::INVALID_ARGUMENT, [&] { return search_with([](auto& r) { r.clear_text(); }); }},
+      {"top_k", grpc::INVALID_ARGUMENT, [&] { return search_with([](auto& r) { r.set_top_k(5000); }); }},
+      {"effort", grpc::INVALID_ARGUMENT, [&] { return search_with([](auto& r) { r.set_effort(5); }); }},
+      {"vector", grpc::INVALID_ARGUMENT, [&] {
+         return search_with([](auto& r) {
+           for (int i = 0; i < 3; ++i) r.mutable_vector()->add_values(0.1f);
+         });
+       }},
+      {"vector.values[0]", grpc::INVALID_ARGUMENT, [&] {
+         return search_with(
+             [](auto& r) { r.mutable_vector()->add_values(std::numeric_limits<float>::infinity()); });
+       }},
+      {"min_score", grpc::INVALID_ARGUMENT, [&] { return search_with([](auto& r) { r.set_min_score(std::nanf("")); }); }},
+      {"filter.all_tags[0]", grpc::INVALID_ARGUMENT, [&] {
+         return search_with([](auto& r) { r.mutable_filter()->add_all_tags(""); });
+       }},
+      {"kind", grpc::INVALID_ARGUMENT, [&] { return submit([](auto& r) { r.set_kind("mine_coins"); }); }},
+      {"payload_json", grpc::INVALID_ARGUMENT, [&] { return submit([](auto& r) { r.set_payload_json("{oops"); }); }},
+      {"priority", grpc::INVALID_ARGUMENT, [&] { return submit([](auto& r) { r.set_priority(99999); }); }},
+      {"max_attempts", grpc::INVALID_ARGUMENT, [&] { return submit([](auto& r) { r.set_max_attempts(-3); }); }},
+      {"id", grpc::INVALID_ARGUMENT, [&] {
+         GetJobRequest r;
+         r.set_id("12abc");
+         GetJobResponse out;
+         return jobs->GetJob(Context(k).get(), r, &out);
+       }},
+      {"key.rate_limit_per_second", grpc::INVALID_ARGUMENT, [&] {
+         CreateApiKeyRequest r;
+         r.mutable_key()->set_rate_limit_per_second(-5);
+         CreateApiKeyResponse out;
+         return admin->CreateApiKey(Context(k).get(), r, &out);
+       }},
+  };
+  for (const Case& c : cases) {
+    const grpc::Status status = c.call();
+    EXPECT_EQ(status.error_code(), c.code) << c.field << ": " << status.error_message();
+    if (c.code == grpc::INVALID_ARGUMENT) {
+      EXPECT_EQ(status.error_message().rfind(c.field, 0), 0u)
+          << "message does not start with " << c.field << ": " << status.error_message();
+    } else {
+      EXPECT_FALSE(status.error_message().empty());
+    }
+  }
 }
 
 // Last: it stops and restarts a shard.
