@@ -705,6 +705,68 @@ TEST_F(SuiteTest, EveryValidationRuleNamesItsFieldThroughTheGateway) {
   }
 }
 
+TEST_F(SuiteTest, ReupsertingUnchangedTextDoesNotReembed) {
+  ASSERT_NE(gateway_, nullptr);
+  CreateCollection(*admin_key_, "again");
+  UpsertDocumentsRequest request;
+  request.set_collection("again");
+  request.set_wait_for_indexed(true);
+  auto* doc = request.add_documents();
+  doc->set_id("same");
+  doc->set_text("the same text twice");
+  auto documents = DocumentService::NewStub(Channel());
+  UpsertDocumentsResponse first, second;
+  ASSERT_TRUE(documents->UpsertDocuments(Context(*admin_key_, absl::Seconds(60)).get(), request, &first).ok());
+  EXPECT_EQ(first.inserted(), 1u);
+  EXPECT_TRUE(absl::StrContains(first.job().result_json(), "\"embedded\": 1"))
+      << first.job().result_json();
+  ASSERT_TRUE(documents->UpsertDocuments(Context(*admin_key_, absl::Seconds(60)).get(), request, &second).ok());
+  EXPECT_EQ(second.unchanged(), 1u);
+  EXPECT_EQ(second.inserted() + second.updated(), 0u);
+  EXPECT_TRUE(absl::StrContains(second.job().result_json(), "\"embedded\": 0"))
+      << second.job().result_json();
+}
+
+// The global in-flight limit sheds load instead of queueing without bound.
+TEST_F(SuiteTest, CallsBeyondTheInFlightLimitAreShed) {
+  ASSERT_NE(gateway_, nullptr);
+  auto limited = Start("gateway-limited", "services/gateway/gateway",
+                       {"--database_url=" + *conninfo_, "--embedding_target=" + embedding_->address(),
+                        "--shard_targets=" + shard0_->address() + ";" + shard1_->address(),
+                        "--max_in_flight=1"});
+  ASSERT_NE(limited, nullptr);
+  std::unique_ptr<ServiceProcess> owned(limited);
+  auto jobs = JobService::NewStub(limited->NewChannel());
+  // A job scheduled an hour ahead: watching it holds the one slot.
+  SubmitJobRequest submit;
+  submit.set_kind("refresh_stats");
+  submit.mutable_run_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+  SubmitJobResponse submitted;
+  ASSERT_TRUE(jobs->SubmitJob(Context(*admin_key_).get(), submit, &submitted).ok());
+  WatchJobRequest watch;
+  watch.set_id(submitted.job().id());
+  auto watch_context = Context(*admin_key_, absl::Seconds(30));
+  auto stream = jobs->WatchJob(watch_context.get(), watch);
+  WatchJobResponse first;
+  ASSERT_TRUE(stream->Read(&first));  // The watch is in flight now.
+  GetJobRequest get;
+  get.set_id(submitted.job().id());
+  GetJobResponse got;
+  grpc::Status shed = jobs->GetJob(Context(*admin_key_).get(), get, &got);
+  EXPECT_EQ(shed.error_code(), grpc::RESOURCE_EXHAUSTED);
+  EXPECT_TRUE(absl::StrContains(shed.error_message(), "in flight")) << shed.error_message();
+  watch_context->TryCancel();
+  stream->Finish();
+  // The slot comes back once the watch ends.
+  grpc::Status after;
+  for (int i = 0; i < 50; ++i) {
+    after = jobs->GetJob(Context(*admin_key_).get(), get, &got);
+    if (after.ok()) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(after.ok()) << after.error_message();
+}
+
 // Last: it stops and restarts a shard.
 TEST_F(SuiteTest, ZzAShardDownGivesFlaggedPartialResultsThenFullOnesAgain) {
   ASSERT_NE(gateway_, nullptr);
