@@ -2,7 +2,6 @@
 // vector-search shards, a worker and a gateway, driven through the public API.
 #include <signal.h>
 
-#include <cstdio>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -11,7 +10,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "gtest/gtest.h"
 #include "quarry/gateway/v1/admin_service.grpc.pb.h"
 #include "quarry/gateway/v1/collection_service.grpc.pb.h"
@@ -23,6 +21,7 @@
 #include "services/common/pg/testing/postgres_env.h"
 #include "services/gateway/api_key.h"
 #include "services/gateway/store.h"
+#include "tests/testing/debian_corpus.h"
 #include "tests/testing/service_process.h"
 
 namespace quarry {
@@ -30,38 +29,6 @@ namespace {
 
 using namespace quarry::gateway::v1;  // NOLINT: a test of this API.
 using testing::ServiceProcess;
-
-// Real text: package descriptions from this machine's Debian archive index.
-std::vector<std::pair<std::string, std::string>> DebianDescriptions(size_t limit) {
-  std::vector<std::pair<std::string, std::string>> docs;
-  FILE* pipe = popen("apt-cache dumpavail 2>/dev/null", "r");
-  if (pipe == nullptr) return docs;
-  std::set<std::string> seen_ids, seen_texts;
-  std::string package, description, line;
-  char buffer[65536];
-  auto flush = [&] {
-    if (!package.empty() && description.size() > 40 && seen_ids.insert(package).second &&
-        seen_texts.insert(description).second) {
-      docs.emplace_back(package, description);
-    }
-    package.clear();
-    description.clear();
-  };
-  while (docs.size() < limit && fgets(buffer, sizeof(buffer), pipe) != nullptr) {
-    line = std::string(absl::StripTrailingAsciiWhitespace(buffer));
-    if (line.empty()) {
-      flush();
-    } else if (absl::StartsWith(line, "Package: ")) {
-      package = line.substr(9);
-    } else if (absl::StartsWith(line, "Description: ")) {
-      description = line.substr(13);
-    } else if (absl::StartsWith(line, " ") && !description.empty() && description.size() < 2000) {
-      absl::StrAppend(&description, " ", absl::StripLeadingAsciiWhitespace(line));
-    }
-  }
-  pclose(pipe);
-  return docs;
-}
 
 class SuiteTest : public ::testing::Test {
  protected:
@@ -155,7 +122,14 @@ class SuiteTest : public ::testing::Test {
 
 TEST_F(SuiteTest, IngestedDocumentsFindThemselvesAndFiltersAndMinScoreApply) {
   ASSERT_NE(gateway_, nullptr);
-  const auto corpus = DebianDescriptions(1000);
+  testing::CorpusOptions corpus_options;
+  corpus_options.limit = 1000;
+  corpus_options.min_description_bytes = 40;
+  corpus_options.unique_descriptions = true;
+  std::vector<std::pair<std::string, std::string>> corpus;
+  for (auto& p : testing::ReadDebianPackages(corpus_options)) {
+    corpus.emplace_back(std::move(p.name), std::move(p.description));
+  }
   ASSERT_GE(corpus.size(), 1000u) << "apt-cache dumpavail gave too few packages";
   CreateCollection(*admin_key_, "debian");
   auto documents = DocumentService::NewStub(Channel());

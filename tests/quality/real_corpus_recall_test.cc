@@ -6,12 +6,11 @@
 #include <cstdio>
 #include <set>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "gtest/gtest.h"
 #include "services/embedding/hashing_embedder.h"
 #include "services/vector_search/hnsw_index.h"
+#include "tests/testing/debian_corpus.h"
 
 namespace quarry {
 namespace {
@@ -19,38 +18,6 @@ namespace {
 using vector_search::HnswIndex;
 using vector_search::HnswOptions;
 using vector_search::SearchRequest;
-
-struct Doc {
-  std::string id, text, section;
-};
-
-std::vector<Doc> DebianDescriptions(size_t limit) {
-  std::vector<Doc> docs;
-  FILE* pipe = popen("apt-cache dumpavail 2>/dev/null", "r");
-  if (pipe == nullptr) return docs;
-  std::set<std::string> seen;
-  Doc doc;
-  char buffer[65536];
-  while (docs.size() < limit && fgets(buffer, sizeof(buffer), pipe) != nullptr) {
-    std::string line(absl::StripTrailingAsciiWhitespace(buffer));
-    if (line.empty()) {
-      if (!doc.id.empty() && doc.text.size() > 20 && seen.insert(doc.id).second) {
-        docs.push_back(doc);
-      }
-      doc = Doc();
-    } else if (absl::StartsWith(line, "Package: ")) {
-      doc.id = line.substr(9);
-    } else if (absl::StartsWith(line, "Section: ")) {
-      doc.section = line.substr(9);
-    } else if (absl::StartsWith(line, "Description: ")) {
-      doc.text = line.substr(13);
-    } else if (line[0] == ' ' && !doc.text.empty() && doc.text.size() < 1500) {
-      absl::StrAppend(&doc.text, " ", absl::StripLeadingAsciiWhitespace(line));
-    }
-  }
-  pclose(pipe);
-  return docs;
-}
 
 // Recall@k that counts ties as found: lexical embeddings of short texts give
 // many documents exactly the same score, and which of them fill the last
@@ -68,7 +35,15 @@ double Recall(const std::vector<vector_search::Hit>& got,
 }
 
 TEST(RealCorpusRecall, HnswRecallAt10AgainstExactOnDebianDescriptions) {
-  const auto docs = DebianDescriptions(20000);
+  testing::CorpusOptions corpus_options;
+  corpus_options.limit = 20000;
+  corpus_options.max_description_bytes = 1500;
+  const auto packages = testing::ReadDebianPackages(corpus_options);
+  struct Doc {
+    std::string id, text, section;
+  };
+  std::vector<Doc> docs;
+  for (const auto& p : packages) docs.push_back({p.name, p.description, p.section});
   ASSERT_GE(docs.size(), 10000u) << "apt-cache dumpavail gave too few packages";
   auto embedder = embedding::HashingEmbedder::Create(384);
   ASSERT_TRUE(embedder.ok());
