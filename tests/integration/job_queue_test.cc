@@ -24,15 +24,10 @@ using jobqueue::PgJobQueue;
 class JobQueueTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto conninfo = pg::TestPostgres().CreateDatabase();
-    ASSERT_TRUE(conninfo.ok()) << conninfo.status();
-    conninfo_ = *conninfo;
-    pg::PoolOptions options;
-    options.conninfo = conninfo_;
-    options.size = 8;
-    auto pool = pg::Pool::Create(options);
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = std::move(*pool);
+    auto database = pg::NewTestDatabase();
+    ASSERT_TRUE(database.ok()) << database.status();
+    conninfo_ = database->conninfo;
+    pool_ = std::move(database->pool);
     queue_ = std::make_unique<PgJobQueue>(*pool_, conninfo_);
   }
 

@@ -31,14 +31,10 @@ constexpr int kDimension = 16;
 class VectorSearchBinaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto conninfo = pg::TestPostgres().CreateDatabase();
-    ASSERT_TRUE(conninfo.ok()) << conninfo.status();
-    conninfo_ = *conninfo;
-    pg::PoolOptions options;
-    options.conninfo = conninfo_;
-    auto pool = pg::Pool::Create(options);
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = std::move(*pool);
+    auto database = pg::NewTestDatabase();
+    ASSERT_TRUE(database.ok()) << database.status();
+    conninfo_ = database->conninfo;
+    pool_ = std::move(database->pool);
     auto created = pool_->WithTransaction([](pqxx::work& txn) -> absl::StatusOr<gateway::store::CollectionRecord> {
       gateway::store::CollectionRecord c;
       c.tenant_id = gateway::store::EnsureTenant(txn, "t");

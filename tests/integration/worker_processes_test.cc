@@ -21,14 +21,10 @@ using ::quarry::testing::Subprocess;
 class WorkerProcessesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto conninfo = pg::TestPostgres().CreateDatabase();
-    ASSERT_TRUE(conninfo.ok()) << conninfo.status();
-    conninfo_ = *conninfo;
-    pg::PoolOptions options;
-    options.conninfo = conninfo_;
-    auto pool = pg::Pool::Create(options);
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = std::move(*pool);
+    auto database = pg::NewTestDatabase();
+    ASSERT_TRUE(database.ok()) << database.status();
+    conninfo_ = database->conninfo;
+    pool_ = std::move(database->pool);
     ASSERT_TRUE(pool_
                     ->Execute("CREATE TABLE test_executions (job_id bigint, worker text);"
                               "CREATE TABLE test_effects (job_id bigint PRIMARY KEY)")

@@ -25,6 +25,17 @@ void PostgresTestEnvironment::SetUp() {
 
 void PostgresTestEnvironment::TearDown() { Server().reset(); }
 
+absl::StatusOr<TestDatabase> NewTestDatabase(int pool_size, bool migrated) {
+  auto conninfo = TestPostgres().CreateDatabase(migrated);
+  if (!conninfo.ok()) return conninfo.status();
+  PoolOptions options;
+  options.conninfo = *conninfo;
+  options.size = pool_size;
+  auto pool = Pool::Create(options);
+  if (!pool.ok()) return pool.status();
+  return TestDatabase{*conninfo, std::move(*pool)};
+}
+
 PostgresTestServer& TestPostgres() {
   if (Server() == nullptr) {
     std::fprintf(stderr,

@@ -2,6 +2,7 @@
 #define QUARRY_SERVICES_COMMON_PG_TESTING_POSTGRES_ENV_H_
 
 #include "gtest/gtest.h"
+#include "services/common/pg/pool.h"
 #include "services/common/pg/testing/postgres_server.h"
 
 namespace quarry::pg {
@@ -20,6 +21,14 @@ class PostgresTestEnvironment : public ::testing::Environment {
 // The running server of the environment above. Aborts with a message if there
 // is none (the environment was not registered or failed to start).
 PostgresTestServer& TestPostgres();
+
+// A fresh database of its own (migrated: a copy of the migrated schema) with
+// a pool on it: what most PostgreSQL-backed test fixtures start from.
+struct TestDatabase {
+  std::string conninfo;
+  std::unique_ptr<Pool> pool;
+};
+absl::StatusOr<TestDatabase> NewTestDatabase(int pool_size = 8, bool migrated = true);
 
 }  // namespace quarry::pg
 
