@@ -287,7 +287,7 @@ absl::Status PostgresTestServer::StartOnPort(int port, bool* port_in_use) {
                    "-D", dir_ + "/data",
                    "-p", absl::StrCat(port),
                    "-k", dir_,
-                   "-c", "listen_addresses=127.0.0.1",
+                   "-c", "listen_addresses=" + listen_addresses_,
                    "-c", "fsync=off",
                    "-c", "synchronous_commit=off",
                    "-c", "full_page_writes=off",
@@ -398,6 +398,21 @@ absl::Status PostgresTestServer::Start() {
                                                     LogTail()));
   }
   return status;
+}
+
+absl::Status PostgresTestServer::ListenAlsoOn(const std::string& address,
+                                              const std::string& client_cidr) {
+  if (address.empty() || client_cidr.find('/') == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ListenAlsoOn: want an address and a CIDR, got \"", address, "\", \"",
+                     client_cidr, "\""));
+  }
+  std::ofstream hba(dir_ + "/data/pg_hba.conf", std::ios::app);
+  hba << "host all all " << client_cidr << " trust\n";
+  hba.close();
+  if (!hba) return absl::InternalError(absl::StrCat("cannot append to ", dir_, "/data/pg_hba.conf"));
+  listen_addresses_ = absl::StrCat(listen_addresses_, ",", address);
+  return Restart();
 }
 
 absl::Status PostgresTestServer::Restart() {

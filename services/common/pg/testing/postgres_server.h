@@ -52,6 +52,13 @@ class PostgresTestServer {
   absl::Status Restart();
   bool running() const { return pid_ > 0; }
 
+  // Also accepts TCP connections on `address` (e.g. the host end of a veth
+  // pair into a network namespace) from clients in `client_cidr`, trusted
+  // like loopback ones. Restarts the server (same port and data; sessions are
+  // cut) because listen addresses are fixed at start. conninfo() still names
+  // 127.0.0.1; a client elsewhere uses ConnInfo(dbname) with host= replaced.
+  absl::Status ListenAlsoOn(const std::string& address, const std::string& client_cidr);
+
   // The last `lines` lines of the server log (and initdb's output).
   std::string LogTail(int lines = 40) const;
 
@@ -67,6 +74,7 @@ class PostgresTestServer {
   gid_t gid_ = 0;
   bool drop_privileges_ = false;
   int port_ = 0;
+  std::string listen_addresses_ = "127.0.0.1";
   pid_t pid_ = 0;         // the postmaster, a direct child
   pid_t watchdog_ = 0;
   std::atomic<int> next_db_{0};

@@ -68,5 +68,19 @@ TEST(PostgresTestServerTest, RestartKeepsPortAndData) {
   EXPECT_EQ(QueryOne(*db, "SELECT count(*) FROM tenants"), "1");
 }
 
+// Last in this file: it leaves the shared server listening on a second
+// address. (127.0.0.2 is loopback too; the veth case is tests/fault's.)
+TEST(PostgresTestServerTest, ListensAlsoOnASecondAddress) {
+  PostgresTestServer& server = TestPostgres();
+  const int port = server.port();
+  ASSERT_TRUE(server.ListenAlsoOn("127.0.0.2", "127.0.0.2/32").ok());
+  EXPECT_EQ(server.port(), port);
+  std::string conninfo = server.conninfo();
+  conninfo.replace(conninfo.find("127.0.0.1"), 9, "127.0.0.2");
+  EXPECT_EQ(QueryOne(conninfo, "SHOW listen_addresses"), "127.0.0.1,127.0.0.2");
+  EXPECT_EQ(QueryOne(conninfo, "SELECT to_regclass('documents')::text"), "documents");
+  EXPECT_FALSE(server.ListenAlsoOn("", "10.0.0.0/8").ok());
+}
+
 }  // namespace
 }  // namespace quarry::pg
