@@ -2,12 +2,15 @@
 #define QUARRY_SERVICES_VECTOR_SEARCH_DISTANCE_H_
 
 #include <cstddef>
+#include <vector>
 
 #include "services/vector_search/vector_index.h"
 
 namespace quarry::vector_search {
 
-// Plain loops written so GCC vectorises them (see the copts in BUILD).
+// Dot product and squared L2 distance, computed by the widest SIMD kernel the
+// CPU supports (AVX-512, AVX2+FMA, or portable loops), chosen once at start.
+// Binaries stay built for x86-64-v2; only these kernels use wider units.
 float Dot(const float* a, const float* b, size_t n);
 float L2Squared(const float* a, const float* b, size_t n);
 
@@ -19,6 +22,25 @@ void NormalizeInPlace(float* v, size_t n);
 inline float Score(Metric metric, const float* a, const float* b, size_t n) {
   return metric == Metric::kL2 ? -L2Squared(a, b, n) : Dot(a, b, n);
 }
+
+// Distances in hnswlib's calling convention: the third argument points at
+// the dimension (size_t). Inner-product distance is 1 - dot.
+using DistanceFn = float (*)(const void*, const void*, const void*);
+DistanceFn InnerProductDistanceFn();
+DistanceFn L2DistanceFn();
+
+// "avx512", "avx2" or "portable": the kernel in use.
+const char* DistanceKernelName();
+
+namespace internal {
+struct DistanceKernel {
+  const char* name;
+  float (*dot)(const float*, const float*, size_t);
+  float (*l2)(const float*, const float*, size_t);
+};
+// Every kernel this CPU can run, widest first (tests compare them).
+std::vector<DistanceKernel> SupportedKernels();
+}  // namespace internal
 
 }  // namespace quarry::vector_search
 

@@ -45,10 +45,25 @@ class Int8Space : public hnswlib::SpaceInterface<float> {
   Metric metric_;
 };
 
+// hnswlib distance space over float vectors, using the widest SIMD kernel
+// the CPU runs (distance.h). hnswlib's own spaces pick theirs at compile
+// time, which for an x86-64-v2 build means SSE only.
+class FloatSpaceImpl : public hnswlib::SpaceInterface<float> {
+ public:
+  FloatSpaceImpl(Metric metric, size_t dim)
+      : dim_(dim), func_(metric == Metric::kL2 ? L2DistanceFn() : InnerProductDistanceFn()) {}
+  size_t get_data_size() override { return dim_ * sizeof(float); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return func_; }
+  void* get_dist_func_param() override { return &dim_; }
+
+ private:
+  size_t dim_;
+  hnswlib::DISTFUNC<float> func_;
+};
+
 std::unique_ptr<hnswlib::SpaceInterface<float>> FloatSpace(Metric metric,
                                                            size_t dim) {
-  if (metric == Metric::kL2) return std::make_unique<hnswlib::L2Space>(dim);
-  return std::make_unique<hnswlib::InnerProductSpace>(dim);
+  return std::make_unique<FloatSpaceImpl>(metric, dim);
 }
 
 absl::Status FromException(const std::exception& e) {

@@ -50,11 +50,21 @@ float ScalarQuantizer::L2Distance(const void* a, const void* b,
   const float* scale = q->scale_.data();
   const size_t n = q->offset_.size();
   // The offsets cancel in a difference, leaving scale * (code difference).
+  // Eight accumulators so the loop vectorises without -ffast-math.
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  size_t d = 0;
+  for (; d + 8 <= n; d += 8) {
+    for (size_t j = 0; j < 8; ++j) {
+      const float diff = scale[d + j] * static_cast<float>(int{x[d + j]} - int{y[d + j]});
+      acc[j] += diff * diff;
+    }
+  }
   float sum = 0;
-  for (size_t d = 0; d < n; ++d) {
+  for (; d < n; ++d) {
     const float diff = scale[d] * static_cast<float>(int{x[d]} - int{y[d]});
     sum += diff * diff;
   }
+  for (float a : acc) sum += a;
   return sum;
 }
 
@@ -66,10 +76,17 @@ float ScalarQuantizer::IpDistance(const void* a, const void* b,
   const float* scale = q->scale_.data();
   const float* offset = q->offset_.data();
   const size_t n = q->offset_.size();
-  float sum = 0;
-  for (size_t d = 0; d < n; ++d) {
-    sum += (offset[d] + scale[d] * x[d]) * (offset[d] + scale[d] * y[d]);
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  size_t d = 0;
+  for (; d + 8 <= n; d += 8) {
+    for (size_t j = 0; j < 8; ++j) {
+      const size_t k = d + j;
+      acc[j] += (offset[k] + scale[k] * x[k]) * (offset[k] + scale[k] * y[k]);
+    }
   }
+  float sum = 0;
+  for (; d < n; ++d) sum += (offset[d] + scale[d] * x[d]) * (offset[d] + scale[d] * y[d]);
+  for (float a : acc) sum += a;
   return 1.0f - sum;
 }
 
