@@ -221,7 +221,9 @@ absl::StatusOr<FloatTensor> SafetensorsFile::GetFloat(absl::string_view name) co
         return out;
       }
       out.storage.resize(out.size);
-      std::memcpy(out.storage.data(), src, bytes);
+      // An empty vector's data() is null, and memcpy's pointers must be valid
+      // even for zero bytes (found by //fuzz:safetensors_fuzzer under UBSan).
+      if (bytes > 0) std::memcpy(out.storage.data(), src, bytes);
       break;
     case TensorDType::kF16:
     case TensorDType::kBF16: {

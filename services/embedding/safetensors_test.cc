@@ -83,6 +83,21 @@ TEST(SafetensorsTest, UnalignedF32IsCopied) {
   EXPECT_EQ(x->data[1], 8.0f);
 }
 
+// An empty tensor at an unaligned offset takes the copying path with nothing
+// to copy; under UBSan (--config=asan, //fuzz) that once was memcpy(nullptr).
+TEST(SafetensorsTest, EmptyUnalignedF32) {
+  const std::string header =
+      R"({"b":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},)"
+      R"("x":{"dtype":"F32","shape":[0,3],"data_offsets":[1,1]}})";
+  const std::string padded = header + std::string((4 - (8 + header.size()) % 4) % 4, ' ');
+  auto file = SafetensorsFile::FromBytes(File(padded, std::string(1, '\x7f')));
+  ASSERT_TRUE(file.ok()) << file.status();
+  auto x = (*file)->GetFloat("x");
+  ASSERT_TRUE(x.ok()) << x.status();
+  EXPECT_EQ(x->size, 0u);
+  EXPECT_THAT(x->shape, ElementsAre(0, 3));
+}
+
 TEST(SafetensorsTest, RejectsCorruptFiles) {
   const std::string ok_entry = R"("x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
   const std::vector<std::pair<std::string, std::string>> cases = {
