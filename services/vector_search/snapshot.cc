@@ -59,6 +59,10 @@ class Reader {
   }
   bool Raw(void* dst, size_t n) {
     if (n > remaining()) return false;
+    // A document without a vector reads zero bytes into an empty vector whose
+    // data() is null; memcpy wants valid pointers even then (found by
+    // //fuzz:snapshot_fuzzer under UBSan).
+    if (n == 0) return true;
     std::memcpy(dst, in_.data() + pos_, n);
     pos_ += n;
     return true;
