@@ -515,6 +515,7 @@ grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext* context,
                                       v1::ListJobsResponse* response) {
   auto caller = core_.gate->Admit(*context, Scope::kRead);
   QUARRY_RETURN_IF_ERROR(caller.status());
+  QUARRY_RETURN_IF_ERROR(ValidateListJobs(*request, kJobKinds));
   auto size = PageSize("page", request->page());
   QUARRY_RETURN_IF_ERROR(size.status());
   auto cursor = DecodePageToken("page.page_token", "jobs", request->page().page_token());
@@ -737,9 +738,7 @@ grpc::Status AdminServiceImpl::RevokeApiKey(grpc::ServerContext* context,
                                             v1::RevokeApiKeyResponse* response) {
   auto caller = core_.gate->Admit(*context, Scope::kAdmin);
   QUARRY_RETURN_IF_ERROR(caller.status());
-  if (request->id().empty() || request->id().size() > 64) {
-    return ToGrpcStatus(absl::InvalidArgumentError("id: must be 1..64 bytes"));
-  }
+  QUARRY_RETURN_IF_ERROR(ValidateApiKeyId("id", request->id()));
   auto key = core_.pool->WithTransaction(
       [&](pqxx::work& txn) -> absl::StatusOr<std::optional<store::KeyRecord>> {
         return store::RevokeKey(txn, (*caller)->tenant_id, request->id());

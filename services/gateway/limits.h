@@ -26,6 +26,7 @@ inline constexpr int kMaxEffort = 4096;
 inline constexpr int kDefaultPageSize = 50;
 inline constexpr int kMaxPageSize = 1000;
 inline constexpr size_t kMaxPayloadBytes = 64 * 1024;
+inline constexpr int kMaxPayloadDepth = 32;
 inline constexpr int kMinPriority = -1000;
 inline constexpr int kMaxPriority = 1000;
 inline constexpr int kDefaultMaxAttempts = 5;
@@ -33,6 +34,7 @@ inline constexpr int kMaxMaxAttempts = 100;
 inline constexpr size_t kMaxIdempotencyKeyBytes = 128;
 inline constexpr size_t kMaxJobIdBytes = 20;
 inline constexpr size_t kMaxKeyNameBytes = 128;
+inline constexpr size_t kMaxKeyIdBytes = 64;
 inline constexpr double kMaxRateLimitPerSecond = 100000;
 inline constexpr int kMaxBurst = 100000;
 

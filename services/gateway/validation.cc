@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
@@ -22,12 +23,16 @@ std::string Indexed(absl::string_view field, int index) {
   return absl::StrCat(field, "[", index, "]");
 }
 
-// Checks a byte length in [min, max] and valid UTF-8.
+// Checks a byte length in [min, max], valid UTF-8 and no NUL: PostgreSQL
+// text cannot hold U+0000 (and libpq would cut the value at it).
 absl::Status CheckString(absl::string_view field, absl::string_view value, size_t min, size_t max) {
   if (value.size() < min || value.size() > max) {
     return Invalid(field, absl::StrCat("must be ", min, "..", max, " bytes, got ", value.size()));
   }
   if (!IsValidUtf8(value)) return Invalid(field, "must be valid UTF-8");
+  if (value.find('\0') != absl::string_view::npos) {
+    return Invalid(field, "must not contain NUL (U+0000)");
+  }
   return absl::OkStatus();
 }
 
@@ -69,9 +74,10 @@ absl::Status CheckStringMap(absl::string_view field,
     return Invalid(field, absl::StrCat("at most ", max_entries, " entries, got ", map.size()));
   }
   for (const auto& [key, value] : map) {
-    std::string key_field = absl::StrCat(field, " key \"", key.substr(0, 32), "\"");
+    const std::string shown = Shown(key, 32);
+    std::string key_field = absl::StrCat(field, " key \"", shown, "\"");
     if (absl::Status s = CheckString(key_field, key, 1, kMaxMetadataKeyBytes); !s.ok()) return s;
-    std::string value_field = absl::StrCat(field, "[\"", key.substr(0, 32), "\"]");
+    std::string value_field = absl::StrCat(field, "[\"", shown, "\"]");
     if (absl::Status s = CheckString(value_field, value, 0, kMaxMetadataValueBytes); !s.ok()) {
       return s;
     }
@@ -80,6 +86,15 @@ absl::Status CheckStringMap(absl::string_view field,
 }
 
 }  // namespace
+
+std::string Shown(absl::string_view value, size_t max_bytes) {
+  if (!IsValidUtf8(value)) return absl::CHexEscape(value.substr(0, max_bytes));
+  if (value.size() <= max_bytes) return absl::Utf8SafeCEscape(value);
+  // Cut before a continuation byte, never inside a character.
+  size_t end = max_bytes;
+  while (end > 0 && (static_cast<unsigned char>(value[end]) & 0xC0) == 0x80) --end;
+  return absl::StrCat(absl::Utf8SafeCEscape(value.substr(0, end)), "...");
+}
 
 bool IsValidUtf8(absl::string_view text) {
   size_t i = 0;
@@ -280,16 +295,11 @@ absl::Status ValidateSubmitJob(const quarry::gateway::v1::SubmitJobRequest& requ
   for (absl::string_view kind : known_kinds) known |= kind == request.kind();
   if (!known) {
     return Invalid("kind", absl::StrCat("must be one of ", absl::StrJoin(known_kinds, ", "),
-                                        "; got \"", request.kind().substr(0, 64), "\""));
+                                        "; got \"", Shown(request.kind(), 64), "\""));
   }
-  if (request.payload_json().size() > kMaxPayloadBytes) {
-    return Invalid("payload_json", absl::StrCat("must be at most ", kMaxPayloadBytes,
-                                                " bytes, got ", request.payload_json().size()));
+  if (absl::Status s = ValidatePayloadJson("payload_json", request.payload_json()); !s.ok()) {
+    return s;
   }
-  const std::string& payload = request.payload_json().empty() ? "{}" : request.payload_json();
-  nlohmann::json parsed = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return Invalid("payload_json", "is not valid JSON");
-  if (!parsed.is_object()) return Invalid("payload_json", "must be a JSON object");
   if (request.priority() < kMinPriority || request.priority() > kMaxPriority) {
     return Invalid("priority", absl::StrCat("must be in [", kMinPriority, ", ", kMaxPriority,
                                             "], got ", request.priority()));
@@ -305,6 +315,73 @@ absl::Status ValidateSubmitJob(const quarry::gateway::v1::SubmitJobRequest& requ
     return Invalid("run_at", "must be a valid timestamp between 1970 and 9999");
   }
   return CheckString("idempotency_key", request.idempotency_key(), 0, kMaxIdempotencyKeyBytes);
+}
+
+absl::Status ValidatePayloadJson(absl::string_view field, absl::string_view json) {
+  if (json.size() > kMaxPayloadBytes) {
+    return Invalid(field, absl::StrCat("must be at most ", kMaxPayloadBytes, " bytes, got ",
+                                       json.size()));
+  }
+  if (json.empty()) return absl::OkStatus();  // Means {}.
+  // What PostgreSQL's jsonb would refuse (U+0000), what does not survive a
+  // round trip (numbers beyond double), and nesting deep enough to exhaust a
+  // recursive consumer's stack are rejected here, naming the field, instead
+  // of failing later as INTERNAL or being silently changed.
+  std::string problem;
+  nlohmann::json::parser_callback_t check = [&](int depth, nlohmann::json::parse_event_t event,
+                                                nlohmann::json& value) {
+    if (!problem.empty()) return false;
+    using Event = nlohmann::json::parse_event_t;
+    if (depth > kMaxPayloadDepth) {
+      problem = absl::StrCat("is nested deeper than ", kMaxPayloadDepth, " levels");
+    } else if ((event == Event::key || event == Event::value) && value.is_string() &&
+               value.get_ref<const std::string&>().find('\0') != std::string::npos) {
+      problem = "must not contain NUL (\\u0000) in a string";
+    } else if (event == Event::value && value.is_number_float() &&
+               !std::isfinite(value.get<double>())) {
+      problem = "holds a number out of the range of a double";
+    }
+    return problem.empty();
+  };
+  nlohmann::json parsed =
+      nlohmann::json::parse(json.begin(), json.end(), check, /*allow_exceptions=*/false);
+  if (!problem.empty()) return Invalid(field, problem);
+  if (parsed.is_discarded()) return Invalid(field, "is not valid JSON");
+  if (!parsed.is_object()) return Invalid(field, "must be a JSON object");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateListJobs(const quarry::gateway::v1::ListJobsRequest& request,
+                              absl::Span<const absl::string_view> known_kinds) {
+  if (!request.kind().empty()) {
+    bool known = false;
+    for (absl::string_view kind : known_kinds) known |= kind == request.kind();
+    if (!known) {
+      return Invalid("kind", absl::StrCat("must be empty (every kind) or one of ",
+                                          absl::StrJoin(known_kinds, ", "), "; got \"",
+                                          Shown(request.kind(), 64), "\""));
+    }
+  }
+  for (int i = 0; i < request.states_size(); ++i) {
+    const int state = request.states(i);
+    if (state == quarry::gateway::v1::JOB_STATE_UNSPECIFIED ||
+        !quarry::gateway::v1::JobState_IsValid(state)) {
+      return Invalid(Indexed("states", i), absl::StrCat("unknown job state ", state));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateApiKeyId(absl::string_view field, absl::string_view id) {
+  if (id.empty() || id.size() > kMaxKeyIdBytes) {
+    return Invalid(field, absl::StrCat("must be 1..", kMaxKeyIdBytes, " bytes, got ", id.size()));
+  }
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-';
+    if (!ok) return Invalid(field, "may only contain A-Z a-z 0-9 _ and - (e.g. qk_0123abcd...)");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateJobId(absl::string_view field, absl::string_view id) {

@@ -28,6 +28,11 @@ namespace quarry::gateway {
 
 bool IsValidUtf8(absl::string_view text);
 
+// A client-supplied value as it may appear in a message: C-escaped (invalid
+// UTF-8 hex-escaped, so a status message is always valid UTF-8) and cut to
+// about `max_bytes` on a character boundary.
+std::string Shown(absl::string_view value, size_t max_bytes);
+
 absl::Status ValidateCollectionName(absl::string_view field, absl::string_view name);
 absl::Status ValidateCreateCollection(const quarry::gateway::v1::CreateCollectionRequest& request);
 
@@ -55,6 +60,14 @@ int EffectiveTopK(const quarry::gateway::v1::SearchRequest& request);
 absl::Status ValidateSubmitJob(const quarry::gateway::v1::SubmitJobRequest& request,
                                absl::Span<const absl::string_view> known_kinds);
 absl::Status ValidateJobId(absl::string_view field, absl::string_view id);
+// A job's JSON payload: at most 64 KiB, a JSON object (empty means {}), nested
+// at most kMaxPayloadDepth levels, no U+0000 in strings, numbers within double.
+absl::Status ValidatePayloadJson(absl::string_view field, absl::string_view json);
+// ListJobs filters: `kind` empty or one of `known_kinds`; known states.
+absl::Status ValidateListJobs(const quarry::gateway::v1::ListJobsRequest& request,
+                              absl::Span<const absl::string_view> known_kinds);
+// An API key id (the public part of a key): 1..64 bytes of [A-Za-z0-9_-].
+absl::Status ValidateApiKeyId(absl::string_view field, absl::string_view id);
 
 absl::Status ValidateCreateApiKey(const quarry::gateway::v1::CreateApiKeyRequest& request);
 

@@ -227,5 +227,85 @@ TEST(ApiKeys, RulesNameTheirFields) {
   ExpectInvalid(ValidateCreateApiKey(request), "key.scopes[1]");
 }
 
+// PostgreSQL text and jsonb cannot hold U+0000 (and libpq would cut a value at
+// it): every stored string rejects NUL up front, naming the field.
+TEST(Strings, NulIsRejectedNamingTheField) {
+  const std::string nul("a\0b", 3);
+  UpsertDocumentsRequest upsert = GoodUpsert();
+  upsert.mutable_documents(0)->set_text(nul);
+  ExpectInvalid(ValidateUpsert(upsert), "documents[0].text");
+  upsert = GoodUpsert();
+  (*upsert.mutable_documents(0)->mutable_metadata())["k"] = nul;
+  ExpectInvalid(ValidateUpsert(upsert), "documents[0].metadata");
+  upsert = GoodUpsert();
+  upsert.mutable_documents(0)->add_tags(nul);
+  ExpectInvalid(ValidateUpsert(upsert), "documents[0].tags[1]");
+  SubmitJobRequest submit;
+  submit.set_kind("refresh_stats");
+  submit.set_idempotency_key(nul);
+  ExpectInvalid(ValidateSubmitJob(submit, kKinds), "idempotency_key");
+  CreateApiKeyRequest key;
+  key.mutable_key()->set_name(nul);
+  ExpectInvalid(ValidateCreateApiKey(key), "key.name");
+  CreateCollectionRequest collection;
+  collection.mutable_collection()->set_name("docs");
+  collection.mutable_collection()->set_model(nul);
+  ExpectInvalid(ValidateCreateCollection(collection), "collection.model");
+}
+
+TEST(PayloadJson, WhatPostgresOrARoundTripWouldBreakIsRejected) {
+  EXPECT_TRUE(ValidatePayloadJson("payload_json", "").ok());
+  EXPECT_TRUE(ValidatePayloadJson("payload_json", R"({"a": [1, {"b": "c\u00e9"}], "n": 1e300})").ok());
+  std::string nested_ok = "{\"a\": " + std::string(31, '[') + std::string(31, ']') + "}";
+  EXPECT_TRUE(ValidatePayloadJson("payload_json", nested_ok).ok());
+  for (const std::string& bad : {
+           std::string("{\"a\": ") + std::string(40, '[') + std::string(40, ']') + "}",
+           std::string("{\"a\": ") + std::string(20000, '[') + std::string(20000, ']') + "}",
+           std::string(R"({"a": "nul \u0000"})"), std::string(R"({"nul \u0000": 1})"),
+           std::string(R"({"a": 1e999})"), std::string(R"({"a": -1e999})"),
+           std::string("[]"), std::string("\"s\""), std::string("{} x"), std::string("{oops"),
+           std::string(R"({"a": "\ud800"})"), std::string(64 * 1024 + 1, ' ')}) {
+    ExpectInvalid(ValidatePayloadJson("payload_json", bad), "payload_json");
+  }
+}
+
+TEST(ListJobs, KindAndStatesAreChecked) {
+  quarry::gateway::v1::ListJobsRequest request;
+  EXPECT_TRUE(ValidateListJobs(request, kKinds).ok());
+  request.set_kind("reindex_collection");
+  request.add_states(quarry::gateway::v1::JOB_STATE_DEAD);
+  EXPECT_TRUE(ValidateListJobs(request, kKinds).ok());
+  request.set_kind("mine_coins");
+  ExpectInvalid(ValidateListJobs(request, kKinds), "kind");
+  request.set_kind("\xff");
+  ExpectInvalid(ValidateListJobs(request, kKinds), "kind");
+  request.clear_kind();
+  request.add_states(static_cast<quarry::gateway::v1::JobState>(42));
+  ExpectInvalid(ValidateListJobs(request, kKinds), "states[1]");
+  request.set_states(1, quarry::gateway::v1::JOB_STATE_UNSPECIFIED);
+  ExpectInvalid(ValidateListJobs(request, kKinds), "states[1]");
+}
+
+TEST(ApiKeys, KeyIdsAreChecked) {
+  EXPECT_TRUE(ValidateApiKeyId("id", "qk_0123456789abcdef").ok());
+  ExpectInvalid(ValidateApiKeyId("id", ""), "id");
+  ExpectInvalid(ValidateApiKeyId("id", std::string(65, 'q')), "id");
+  ExpectInvalid(ValidateApiKeyId("id", "qk_\xc3\x28"), "id");
+  ExpectInvalid(ValidateApiKeyId("id", std::string("qk_0\0", 5)), "id");
+  ExpectInvalid(ValidateApiKeyId("id", "qk_0.secret"), "id");
+}
+
+// What a message quotes of a client's value is valid UTF-8 and bounded.
+TEST(Shown, EscapesAndCutsOnCharacterBoundaries) {
+  EXPECT_EQ(Shown("plain", 32), "plain");
+  EXPECT_EQ(Shown("say \"hi\"", 32), "say \\\"hi\\\"");
+  EXPECT_EQ(Shown("\xff\xfe", 32), "\\xff\\xfe");
+  EXPECT_TRUE(IsValidUtf8(Shown(std::string(40, 'a') + "\xff", 32)));
+  // "é" is two bytes; a cut at 3 bytes keeps "a" and "é" whole.
+  const std::string cut = Shown("a\xc3\xa9\xc3\xa9", 3);
+  EXPECT_TRUE(IsValidUtf8(cut)) << cut;
+  EXPECT_EQ(cut, "a\xc3\xa9...");
+}
+
 }  // namespace
 }  // namespace quarry::gateway
