@@ -10,6 +10,7 @@
 #include "services/gateway/auth.h"
 #include "services/gateway/gateway_service.h"
 #include "services/gateway/job_watch_hub.h"
+#include "services/gateway/parse_errors.h"
 #include "services/gateway/shards.h"
 #include "services/jobqueue/pg_job_queue.h"
 
@@ -76,8 +77,10 @@ int main(int argc, char** argv) {
   quarry::gateway::JobServiceImpl job_service(core);
   quarry::gateway::StatsServiceImpl stats(core);
   quarry::gateway::AdminServiceImpl admin(core);
+  quarry::server::Server::InterceptorFactories first;
+  first.push_back(quarry::gateway::NewParseErrorInterceptorFactory());
   auto server = (*runtime)->StartServer(
-      {&collections, &documents, &search, &job_service, &stats, &admin});
+      {&collections, &documents, &search, &job_service, &stats, &admin}, std::move(first));
   if (!server.ok()) ExitOnStartupError("gRPC server", server.status());
   (*server)->SetServing(true);
   (*runtime)->logger().Info("gateway ready",

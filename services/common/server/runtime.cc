@@ -47,8 +47,8 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const ServerOptions& op
 }
 
 absl::StatusOr<std::unique_ptr<Server>> Runtime::StartServer(
-    const std::vector<grpc::Service*>& services) {
-  Server::InterceptorFactories interceptors;
+    const std::vector<grpc::Service*>& services, Server::InterceptorFactories first) {
+  Server::InterceptorFactories interceptors = std::move(first);
   interceptors.push_back(telemetry::NewServerInterceptorFactory(
       {metrics_.get(), tracer_.get(), logger_.get()}));
   auto server = Server::Start(options_, services, std::move(interceptors));

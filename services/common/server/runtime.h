@@ -39,7 +39,9 @@ class Runtime {
   int admin_port() const { return metrics_->admin_port(); }
 
   // The gRPC server for `services` with metrics, tracing and RPC logs.
-  absl::StatusOr<std::unique_ptr<Server>> StartServer(const std::vector<grpc::Service*>& services);
+  // `first` run before those, so a status they change is what is recorded.
+  absl::StatusOr<std::unique_ptr<Server>> StartServer(const std::vector<grpc::Service*>& services,
+                                                      Server::InterceptorFactories first = {});
 
   // A channel to another Quarry service, with round-robin over healthy
   // replicas, retries of `retryable_services` on UNAVAILABLE, and the client
