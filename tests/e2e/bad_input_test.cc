@@ -1,0 +1,745 @@
+// Every malformed request the public API can receive, through the real
+// gateway: for each field of every public request that can be malformed
+// (oversize, empty, wrong dimension, NaN/Inf, bad UTF-8, NUL, unknown
+// collection or job or key, bad page token, bad JSON payload, out-of-range
+// numbers) the exact status code, and a message that starts with the field's
+// path (INVALID_ARGUMENT and FAILED_PRECONDITION) or names what is missing
+// (NOT_FOUND).
+#include <cstdint>
+#include <functional>
+#include <iostream>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "quarry/gateway/v1/admin_service.grpc.pb.h"
+#include "quarry/gateway/v1/collection_service.grpc.pb.h"
+#include "quarry/gateway/v1/document_service.grpc.pb.h"
+#include "quarry/gateway/v1/job_service.grpc.pb.h"
+#include "quarry/gateway/v1/search_service.grpc.pb.h"
+#include "quarry/gateway/v1/stats_service.grpc.pb.h"
+#include "services/gateway/page_token.h"
+#include "tests/e2e/e2e_suite.h"
+
+namespace quarry {
+namespace {
+
+using namespace quarry::gateway::v1;  // NOLINT: a test of this API.
+
+class BadInputTest : public e2e::E2eSuite {};
+
+// Malformed byte sequences: a lone continuation byte, an overlong '/', a
+// UTF-16 surrogate, a truncated three-byte sequence, and bytes never in UTF-8.
+const std::vector<std::string>& BadUtf8() {
+  static const auto* const kBad = new std::vector<std::string>{
+      "a\x80z", "\xc0\xaf", "\xed\xa0\x80", "\xe2\x82", "\xff\xfe"};
+  return *kBad;
+}
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+// What a case expects of the status message.
+enum class Message {
+  kStartsWithField,  // INVALID_ARGUMENT, FAILED_PRECONDITION: "<field>: ..."
+  kNamesField,       // NOT_FOUND, ALREADY_EXISTS: mentions `field` (the missing thing)
+  kAny,              // RESOURCE_EXHAUSTED from gRPC itself: not empty
+};
+
+struct Case {
+  std::string what;   // for failure messages
+  std::string field;  // prefix of (or text in) the message
+  grpc::StatusCode code;
+  std::function<grpc::Status()> call;
+  Message message = Message::kStartsWithField;
+};
+
+TEST_F(BadInputTest, EveryMalformedRequestGetsItsExactCodeAndNamesTheField) {
+  ASSERT_NE(gateway_, nullptr);
+  // Hundreds of calls in a row: a key whose rate limit they stay under.
+  const std::string k = MakeKey("acme", {"read", "write", "admin"}, 100000.0, 100000);
+  CreateCollection(k, "rules");
+  auto collections = CollectionService::NewStub(Channel());
+  auto documents = DocumentService::NewStub(Channel());
+  auto search = SearchService::NewStub(Channel());
+  auto jobs = JobService::NewStub(Channel());
+  auto stats = StatsService::NewStub(Channel());
+  auto admin = AdminService::NewStub(Channel());
+
+  // A real job id of this tenant, and a real page token of each listing.
+  SubmitJobRequest refresh;
+  refresh.set_kind("refresh_stats");
+  SubmitJobResponse refreshed;
+  ASSERT_TRUE(jobs->SubmitJob(Context(k).get(), refresh, &refreshed).ok());
+  ASSERT_TRUE(jobs->SubmitJob(Context(k).get(), refresh, &refreshed).ok());
+  CreateCollection(k, "rules-2");
+  ListCollectionsRequest first_collections;
+  first_collections.mutable_page()->set_page_size(1);
+  ListCollectionsResponse collections_page;
+  ASSERT_TRUE(
+      collections->ListCollections(Context(k).get(), first_collections, &collections_page).ok());
+  const std::string collections_token = collections_page.page().next_page_token();
+  ASSERT_FALSE(collections_token.empty());
+  ListJobsRequest first_jobs;
+  first_jobs.mutable_page()->set_page_size(1);
+  ListJobsResponse jobs_page;
+  ASSERT_TRUE(jobs->ListJobs(Context(k).get(), first_jobs, &jobs_page).ok());
+  const std::string jobs_token = jobs_page.page().next_page_token();
+  ASSERT_FALSE(jobs_token.empty());
+  std::string tampered_token = collections_token;
+  tampered_token[tampered_token.size() / 2] =
+      tampered_token[tampered_token.size() / 2] == 'A' ? 'B' : 'A';
+
+  // One helper per RPC: a valid request, edited by the case, sent with the admin key.
+  auto create_collection = [&](std::function<void(CreateCollectionRequest&)> edit) {
+    CreateCollectionRequest r;
+    r.mutable_collection()->set_name("fresh");
+    edit(r);
+    CreateCollectionResponse out;
+    return collections->CreateCollection(Context(k).get(), r, &out);
+  };
+  auto get_collection = [&](std::string name) {
+    GetCollectionRequest r;
+    r.set_name(std::move(name));
+    GetCollectionResponse out;
+    return collections->GetCollection(Context(k).get(), r, &out);
+  };
+  auto list_collections = [&](std::function<void(ListCollectionsRequest&)> edit) {
+    ListCollectionsRequest r;
+    edit(r);
+    ListCollectionsResponse out;
+    return collections->ListCollections(Context(k).get(), r, &out);
+  };
+  auto delete_collection = [&](std::string name) {
+    DeleteCollectionRequest r;
+    r.set_name(std::move(name));
+    DeleteCollectionResponse out;
+    return collections->DeleteCollection(Context(k).get(), r, &out);
+  };
+  auto upsert = [&](std::function<void(UpsertDocumentsRequest&)> edit) {
+    UpsertDocumentsRequest r;
+    r.set_collection("rules");
+    auto* d = r.add_documents();
+    d->set_id("ok");
+    d->set_text("fine text");
+    edit(r);
+    UpsertDocumentsResponse out;
+    return documents->UpsertDocuments(Context(k).get(), r, &out);
+  };
+  auto doc0 = [&](std::function<void(Document&)> edit) {
+    return upsert([edit](UpsertDocumentsRequest& r) { edit(*r.mutable_documents(0)); });
+  };
+  auto get_documents = [&](std::function<void(GetDocumentsRequest&)> edit) {
+    GetDocumentsRequest r;
+    r.set_collection("rules");
+    r.add_ids("ok");
+    edit(r);
+    GetDocumentsResponse out;
+    return documents->GetDocuments(Context(k).get(), r, &out);
+  };
+  auto delete_documents = [&](std::function<void(DeleteDocumentsRequest&)> edit) {
+    DeleteDocumentsRequest r;
+    r.set_collection("rules");
+    r.add_ids("ok");
+    edit(r);
+    DeleteDocumentsResponse out;
+    return documents->DeleteDocuments(Context(k).get(), r, &out);
+  };
+  auto search_with = [&](std::function<void(SearchRequest&)> edit) {
+    SearchRequest r;
+    r.set_collection("rules");
+    r.set_text("query");
+    edit(r);
+    SearchResponse out;
+    return search->Search(Context(k).get(), r, &out);
+  };
+  auto vector_of = [](int n, float value) {
+    quarry::common::v1::Vector v;
+    for (int i = 0; i < n; ++i) v.add_values(value);
+    return v;
+  };
+  auto submit = [&](std::function<void(SubmitJobRequest&)> edit) {
+    SubmitJobRequest r;
+    r.set_kind("refresh_stats");
+    edit(r);
+    SubmitJobResponse out;
+    return jobs->SubmitJob(Context(k).get(), r, &out);
+  };
+  auto payload = [&](std::string kind, std::string json) {
+    return submit([kind, json](SubmitJobRequest& r) {
+      r.set_kind(kind);
+      r.set_payload_json(json);
+    });
+  };
+  // The four RPCs that take a job id.
+  const std::vector<std::pair<std::string, std::function<grpc::Status(std::string)>>> job_id_rpcs = {
+      {"GetJob", [&](std::string id) {
+         GetJobRequest r;
+         r.set_id(std::move(id));
+         GetJobResponse out;
+         return jobs->GetJob(Context(k).get(), r, &out);
+       }},
+      {"CancelJob", [&](std::string id) {
+         CancelJobRequest r;
+         r.set_id(std::move(id));
+         CancelJobResponse out;
+         return jobs->CancelJob(Context(k).get(), r, &out);
+       }},
+      {"RetryJob", [&](std::string id) {
+         RetryJobRequest r;
+         r.set_id(std::move(id));
+         RetryJobResponse out;
+         return jobs->RetryJob(Context(k).get(), r, &out);
+       }},
+      {"WatchJob", [&](std::string id) {
+         WatchJobRequest r;
+         r.set_id(std::move(id));
+         auto context = Context(k, absl::Seconds(10));
+         auto stream = jobs->WatchJob(context.get(), r);
+         WatchJobResponse out;
+         while (stream->Read(&out)) {
+         }
+         return stream->Finish();
+       }},
+  };
+  auto list_jobs = [&](std::function<void(ListJobsRequest&)> edit) {
+    ListJobsRequest r;
+    edit(r);
+    ListJobsResponse out;
+    return jobs->ListJobs(Context(k).get(), r, &out);
+  };
+  auto collection_stats = [&](std::string name) {
+    GetCollectionStatsRequest r;
+    r.set_collection(std::move(name));
+    GetCollectionStatsResponse out;
+    return stats->GetCollectionStats(Context(k).get(), r, &out);
+  };
+  auto create_key = [&](std::function<void(ApiKey&)> edit) {
+    CreateApiKeyRequest r;
+    r.mutable_key()->set_name("a key");
+    edit(*r.mutable_key());
+    CreateApiKeyResponse out;
+    return admin->CreateApiKey(Context(k).get(), r, &out);
+  };
+  auto revoke_key = [&](std::string id) {
+    RevokeApiKeyRequest r;
+    r.set_id(std::move(id));
+    RevokeApiKeyResponse out;
+    return admin->RevokeApiKey(Context(k).get(), r, &out);
+  };
+
+  const std::string big_text(32 * 1024 + 1, 'x');
+  const std::string with_nul("before\0after", 12);
+  const grpc::StatusCode kInvalid = grpc::INVALID_ARGUMENT;
+  std::vector<Case> cases;
+  auto add = [&](std::string what, std::string field, grpc::StatusCode code,
+                 std::function<grpc::Status()> call, Message message = Message::kStartsWithField) {
+    cases.push_back({std::move(what), std::move(field), code, std::move(call), message});
+  };
+  auto not_found = [&](std::string what, std::string named, std::function<grpc::Status()> call) {
+    add(std::move(what), std::move(named), grpc::NOT_FOUND, std::move(call), Message::kNamesField);
+  };
+
+  // ------------------------------------------------- oversize (gRPC's own limit)
+  // The gateway's maximum receive message size is 64 MiB (--max_message_bytes).
+  const std::string over_max(64 * 1024 * 1024 + 1, 'o');
+  add("upsert over the max message size", "", grpc::RESOURCE_EXHAUSTED,
+      [&] { return doc0([&](Document& d) { d.set_text(over_max); }); }, Message::kAny);
+  add("search over the max message size", "", grpc::RESOURCE_EXHAUSTED,
+      [&] { return search_with([&](SearchRequest& r) { r.set_text(over_max); }); }, Message::kAny);
+
+  // ----------------------------------------------------------- CreateCollection
+  add("no collection", "collection", kInvalid,
+      [&] { return create_collection([](auto& r) { r.clear_collection(); }); });
+  for (std::string name : {std::string(), std::string("Bad Name"), std::string(65, 'a'),
+                           std::string("-lead"), std::string("_lead"), std::string("caf\xc3\xa9"),
+                           std::string("a.b"), std::string("a\0b", 3)}) {
+    add("collection.name " + name, "collection.name", kInvalid, [&, name] {
+      return create_collection([&](auto& r) { r.mutable_collection()->set_name(name); });
+    });
+  }
+  for (const std::string& bad : BadUtf8()) {
+    add("collection.name bad UTF-8", "collection.name", kInvalid, [&, bad] {
+      return create_collection([&](auto& r) { r.mutable_collection()->set_name(bad); });
+    });
+    add("collection.model bad UTF-8", "collection.model", kInvalid, [&, bad] {
+      return create_collection([&](auto& r) { r.mutable_collection()->set_model(bad); });
+    });
+  }
+  for (uint32_t dimension : {4097u, 5000u, std::numeric_limits<uint32_t>::max()}) {
+    add(absl::StrCat("collection.dimension ", dimension), "collection.dimension", kInvalid,
+        [&, dimension] {
+          return create_collection(
+              [&](auto& r) { r.mutable_collection()->set_dimension(dimension); });
+        });
+  }
+  add("collection.dimension other than the model's", "collection.dimension",
+      grpc::FAILED_PRECONDITION, [&] {
+        return create_collection([](auto& r) { r.mutable_collection()->set_dimension(128); });
+      });
+  add("collection.dimension missing for an unserved model", "collection.dimension", kInvalid,
+      [&] {
+        return create_collection(
+            [](auto& r) { r.mutable_collection()->set_model("no-such-model"); });
+      });
+  add("collection.metric unknown", "collection.metric", kInvalid, [&] {
+    return create_collection([](auto& r) {
+      r.mutable_collection()->set_metric(static_cast<quarry::common::v1::Metric>(99));
+    });
+  });
+  add("collection.model too long", "collection.model", kInvalid, [&] {
+    return create_collection(
+        [](auto& r) { r.mutable_collection()->set_model(std::string(129, 'm')); });
+  });
+  add("collection.model with NUL", "collection.model", kInvalid, [&] {
+    return create_collection([&](auto& r) { r.mutable_collection()->set_model(with_nul); });
+  });
+  add("collection exists", "\"rules\"", grpc::ALREADY_EXISTS,
+      [&] { return create_collection([](auto& r) { r.mutable_collection()->set_name("rules"); }); },
+      Message::kNamesField);
+
+  // ------------------------------------ GetCollection, DeleteCollection, GetCollectionStats
+  const std::vector<std::string> bad_names = {"", "UPPER", std::string(65, 'a'), "a b",
+                                              "\xff\xfe", std::string("a\0b", 3)};
+  for (const std::string& name : bad_names) {
+    add("GetCollection name", "name", kInvalid, [&, name] { return get_collection(name); });
+    add("DeleteCollection name", "name", kInvalid, [&, name] { return delete_collection(name); });
+    add("GetCollectionStats collection", "collection", kInvalid,
+        [&, name] { return collection_stats(name); });
+  }
+  not_found("GetCollection unknown", "collection \"no-such\"",
+            [&] { return get_collection("no-such"); });
+  not_found("DeleteCollection unknown", "collection \"no-such\"",
+            [&] { return delete_collection("no-such"); });
+  not_found("GetCollectionStats unknown", "collection \"no-such\"",
+            [&] { return collection_stats("no-such"); });
+
+  // ------------------------------------------------- ListCollections, ListJobs paging
+  struct Listing {
+    std::string name;
+    std::function<grpc::Status(quarry::common::v1::PageRequest)> call;
+    std::string foreign_token;  // a real token of the other listing
+  };
+  const std::vector<Listing> listings = {
+      {"ListCollections",
+       [&](quarry::common::v1::PageRequest page) {
+         return list_collections([&](auto& r) { *r.mutable_page() = page; });
+       },
+       jobs_token},
+      {"ListJobs",
+       [&](quarry::common::v1::PageRequest page) {
+         return list_jobs([&](auto& r) { *r.mutable_page() = page; });
+       },
+       collections_token},
+  };
+  for (const Listing& listing : listings) {
+    for (int32_t size : {-1, 1001, std::numeric_limits<int32_t>::min(),
+                         std::numeric_limits<int32_t>::max()}) {
+      add(absl::StrCat(listing.name, " page_size ", size), "page.page_size", kInvalid,
+          [&, size] {
+            quarry::common::v1::PageRequest page;
+            page.set_page_size(size);
+            return listing.call(page);
+          });
+    }
+    for (std::string token :
+         {std::string("not-a-token"), std::string("!!!"), std::string("QUJD"),
+          listing.foreign_token, std::string(3000, 'A'), std::string("\xff\xfe"),
+          gateway::EncodePageToken(listing.name == "ListJobs" ? "jobs" : "collections", "") + "x"}) {
+      add(absl::StrCat(listing.name, " page_token ", token.substr(0, 16)), "page.page_token",
+          kInvalid, [&, token] {
+            quarry::common::v1::PageRequest page;
+            page.set_page_token(token);
+            return listing.call(page);
+          });
+    }
+  }
+  add("ListCollections tampered token", "page.page_token", kInvalid, [&] {
+    return list_collections([&](auto& r) { r.mutable_page()->set_page_token(tampered_token); });
+  });
+  add("ListJobs token with a valid checksum but no job id", "page.page_token", kInvalid, [&] {
+    return list_jobs([&](auto& r) {
+      r.mutable_page()->set_page_token(gateway::EncodePageToken("jobs", "not-a-number"));
+    });
+  });
+  for (int state : {0, 6, 99, -1}) {
+    add(absl::StrCat("ListJobs state ", state), "states[1]", kInvalid, [&, state] {
+      return list_jobs([&](auto& r) {
+        r.add_states(JOB_STATE_QUEUED);
+        r.add_states(static_cast<JobState>(state));
+      });
+    });
+  }
+  for (std::string kind : {std::string("mine_coins"), std::string(200, 'k'),
+                           std::string("\xff\xfe"), with_nul}) {
+    add("ListJobs kind", "kind", kInvalid,
+        [&, kind] { return list_jobs([&](auto& r) { r.set_kind(kind); }); });
+  }
+
+  // ------------------------------------------------------------ UpsertDocuments
+  for (const std::string& name : bad_names) {
+    add("UpsertDocuments collection", "collection", kInvalid,
+        [&, name] { return upsert([&](auto& r) { r.set_collection(name); }); });
+  }
+  not_found("UpsertDocuments unknown collection", "collection \"no-such\"",
+            [&] { return upsert([](auto& r) { r.set_collection("no-such"); }); });
+  add("no documents", "documents", kInvalid,
+      [&] { return upsert([](auto& r) { r.clear_documents(); }); });
+  add("1001 documents", "documents", kInvalid, [&] {
+    return upsert([](auto& r) {
+      for (int i = 0; i < 1000; ++i) {
+        auto* d = r.add_documents();
+        d->set_id(absl::StrCat("d", i));
+        d->set_text("t");
+      }
+    });
+  });
+  for (std::string id : {std::string(), std::string(257, 'i'), std::string("has space"),
+                         std::string("caf\xc3\xa9"), std::string("a\0b", 3), std::string("a,b"),
+                         std::string("tab\t")}) {
+    add("documents[0].id", "documents[0].id", kInvalid,
+        [&, id] { return doc0([&](Document& d) { d.set_id(id); }); });
+  }
+  // Invalid UTF-8 in a proto3 string fails protobuf's parse before any
+  // handler: the gateway names the field, without the element's index.
+  add("documents[0].id bad UTF-8", "documents[].id", kInvalid,
+      [&] { return doc0([&](Document& d) { d.set_id("\xff\xfe"); }); });
+  add("duplicate id", "documents[1].id", kInvalid,
+      [&] { return upsert([](auto& r) { *r.add_documents() = r.documents(0); }); });
+  add("the second document's text", "documents[1].text", kInvalid, [&] {
+    return upsert([](auto& r) {
+      auto* d = r.add_documents();
+      d->set_id("second");
+    });
+  });
+  add("empty text", "documents[0].text", kInvalid,
+      [&] { return doc0([](Document& d) { d.set_text(""); }); });
+  add("text over 32 KiB", "documents[0].text", kInvalid,
+      [&] { return doc0([&](Document& d) { d.set_text(big_text); }); });
+  add("text with NUL", "documents[0].text", kInvalid,
+      [&] { return doc0([&](Document& d) { d.set_text(with_nul); }); });
+  for (const std::string& bad : BadUtf8()) {
+    add("text bad UTF-8", "documents[].text", kInvalid,
+        [&, bad] { return doc0([&](Document& d) { d.set_text("ok " + bad); }); });
+    add("metadata key bad UTF-8", "documents[].metadata key", kInvalid,
+        [&, bad] { return doc0([&](Document& d) { (*d.mutable_metadata())[bad] = "v"; }); });
+    add("metadata value bad UTF-8", "documents[].metadata value", kInvalid,
+        [&, bad] { return doc0([&](Document& d) { (*d.mutable_metadata())["k"] = bad; }); });
+    add("tag bad UTF-8", "documents[].tags", kInvalid, [&, bad] {
+      return doc0([&](Document& d) {
+        d.add_tags("fine");
+        d.add_tags(bad);
+      });
+    });
+  }
+  add("65 metadata entries", "documents[0].metadata", kInvalid, [&] {
+    return doc0([](Document& d) {
+      for (int i = 0; i < 65; ++i) (*d.mutable_metadata())[absl::StrCat("k", i)] = "v";
+    });
+  });
+  add("empty metadata key", "documents[0].metadata", kInvalid,
+      [&] { return doc0([](Document& d) { (*d.mutable_metadata())[""] = "v"; }); });
+  add("metadata key over 128 bytes", "documents[0].metadata", kInvalid,
+      [&] { return doc0([](Document& d) { (*d.mutable_metadata())[std::string(129, 'k')] = "v"; }); });
+  add("metadata value over 1024 bytes", "documents[0].metadata", kInvalid,
+      [&] { return doc0([](Document& d) { (*d.mutable_metadata())["k"] = std::string(1025, 'v'); }); });
+  add("metadata key with NUL", "documents[0].metadata", kInvalid,
+      [&] { return doc0([&](Document& d) { (*d.mutable_metadata())[with_nul] = "v"; }); });
+  add("metadata value with NUL", "documents[0].metadata", kInvalid,
+      [&] { return doc0([&](Document& d) { (*d.mutable_metadata())["k"] = with_nul; }); });
+  add("33 tags", "documents[0].tags", kInvalid, [&] {
+    return doc0([](Document& d) {
+      for (int i = 0; i < 33; ++i) d.add_tags(absl::StrCat("t", i));
+    });
+  });
+  add("empty tag", "documents[0].tags[0]", kInvalid,
+      [&] { return doc0([](Document& d) { d.add_tags(""); }); });
+  add("tag over 64 bytes", "documents[0].tags[0]", kInvalid,
+      [&] { return doc0([](Document& d) { d.add_tags(std::string(65, 't')); }); });
+  add("tag with NUL", "documents[0].tags[0]", kInvalid,
+      [&] { return doc0([&](Document& d) { d.add_tags(with_nul); }); });
+  for (float value : {kNaN, kInf, -kInf}) {
+    add(absl::StrCat("document vector value ", value), "documents[0].vector.values[7]", kInvalid,
+        [&, value] {
+          return doc0([&](Document& d) {
+            *d.mutable_vector() = vector_of(384, 0.1f);
+            d.mutable_vector()->set_values(7, value);
+          });
+        });
+  }
+  add("empty document vector", "documents[0].vector", kInvalid,
+      [&] { return doc0([](Document& d) { d.mutable_vector(); }); });
+  for (int n : {1, 383, 385, 4096}) {
+    add(absl::StrCat("document vector of dimension ", n), "documents[0].vector", kInvalid,
+        [&, n] { return doc0([&](Document& d) { *d.mutable_vector() = vector_of(n, 0.1f); }); });
+  }
+
+  // ------------------------------------------------ GetDocuments, DeleteDocuments
+  using IdsEdit = std::function<void(google::protobuf::RepeatedPtrField<std::string>&,
+                                     std::string& collection)>;
+  const std::vector<std::tuple<std::string, std::string, IdsEdit>> id_cases = {
+      {"no ids", "ids", [](auto& ids, auto&) { ids.Clear(); }},
+      {"1001 ids", "ids",
+       [](auto& ids, auto&) {
+         for (int i = 0; i < 1000; ++i) ids.Add(absl::StrCat("id", i));
+       }},
+      {"empty id", "ids[1]", [](auto& ids, auto&) { ids.Add(""); }},
+      {"id with space", "ids[1]", [](auto& ids, auto&) { ids.Add("a b"); }},
+      {"id bad UTF-8", "ids", [](auto& ids, auto&) { ids.Add("\xff\xfe"); }},
+      {"id with NUL", "ids[1]", [](auto& ids, auto&) { ids.Add(std::string("a\0b", 3)); }},
+      {"id over 256 bytes", "ids[1]", [](auto& ids, auto&) { ids.Add(std::string(257, 'i')); }},
+      {"duplicate id", "ids[1]", [](auto& ids, auto&) { ids.Add("ok"); }},
+      {"empty collection", "collection", [](auto&, auto& c) { c = ""; }},
+      {"collection bad UTF-8", "collection", [](auto&, auto& c) { c = "\xc3\x28"; }},
+      {"collection over 64", "collection", [](auto&, auto& c) { c = std::string(65, 'c'); }},
+  };
+  for (const auto& [what, field, edit] : id_cases) {
+    add("GetDocuments " + what, field, kInvalid, [&, edit = edit] {
+      return get_documents([&](GetDocumentsRequest& r) { edit(*r.mutable_ids(), *r.mutable_collection()); });
+    });
+    add("DeleteDocuments " + what, field, kInvalid, [&, edit = edit] {
+      return delete_documents(
+          [&](DeleteDocumentsRequest& r) { edit(*r.mutable_ids(), *r.mutable_collection()); });
+    });
+  }
+  not_found("GetDocuments unknown collection", "collection \"no-such\"",
+            [&] { return get_documents([](auto& r) { r.set_collection("no-such"); }); });
+  not_found("DeleteDocuments unknown collection", "collection \"no-such\"",
+            [&] { return delete_documents([](auto& r) { r.set_collection("no-such"); }); });
+
+  // --------------------------------------------------------------------- Search
+  for (const std::string& name : bad_names) {
+    add("Search collection", "collection", kInvalid,
+        [&, name] { return search_with([&](auto& r) { r.set_collection(name); }); });
+  }
+  not_found("Search unknown collection", "collection \"no-such\"",
+            [&] { return search_with([](auto& r) { r.set_collection("no-such"); }); });
+  not_found("Search unknown collection by vector", "collection \"no-such\"", [&] {
+    return search_with([&](auto& r) {
+      r.set_collection("no-such");
+      *r.mutable_vector() = vector_of(384, 0.1f);
+    });
+  });
+  add("no query", "query", kInvalid, [&] { return search_with([](auto& r) { r.clear_text(); }); });
+  add("empty text", "text", kInvalid, [&] { return search_with([](auto& r) { r.set_text(""); }); });
+  add("text over 32 KiB", "text", kInvalid,
+      [&] { return search_with([&](auto& r) { r.set_text(big_text); }); });
+  add("text with NUL", "text", kInvalid,
+      [&] { return search_with([&](auto& r) { r.set_text(with_nul); }); });
+  for (const std::string& bad : BadUtf8()) {
+    add("search text bad UTF-8", "text", kInvalid,
+        [&, bad] { return search_with([&](auto& r) { r.set_text(bad); }); });
+    add("filter.any_tags bad UTF-8", "filter.any_tags", kInvalid,
+        [&, bad] { return search_with([&](auto& r) { r.mutable_filter()->add_any_tags(bad); }); });
+    add("filter.all_tags bad UTF-8", "filter.all_tags", kInvalid,
+        [&, bad] { return search_with([&](auto& r) { r.mutable_filter()->add_all_tags(bad); }); });
+    add("filter.metadata_equals key bad UTF-8", "filter.metadata_equals key", kInvalid, [&, bad] {
+      return search_with(
+          [&](auto& r) { (*r.mutable_filter()->mutable_metadata_equals())[bad] = "v"; });
+    });
+    add("filter.metadata_equals value bad UTF-8", "filter.metadata_equals value", kInvalid, [&, bad] {
+      return search_with(
+          [&](auto& r) { (*r.mutable_filter()->mutable_metadata_equals())["k"] = bad; });
+    });
+  }
+  add("empty query vector", "vector", kInvalid,
+      [&] { return search_with([](auto& r) { r.mutable_vector(); }); });
+  for (int n : {1, 3, 383, 385}) {
+    add(absl::StrCat("query vector of dimension ", n), "vector", kInvalid,
+        [&, n] { return search_with([&](auto& r) { *r.mutable_vector() = vector_of(n, 0.1f); }); });
+  }
+  for (float value : {kNaN, kInf, -kInf}) {
+    add(absl::StrCat("query vector value ", value), "vector.values[0]", kInvalid, [&, value] {
+      return search_with([&](auto& r) { *r.mutable_vector() = vector_of(384, value); });
+    });
+    add(absl::StrCat("min_score ", value), "min_score", kInvalid,
+        [&, value] { return search_with([&](auto& r) { r.set_min_score(value); }); });
+  }
+  for (uint32_t top_k : {1001u, 5000u, std::numeric_limits<uint32_t>::max()}) {
+    add(absl::StrCat("top_k ", top_k), "top_k", kInvalid,
+        [&, top_k] { return search_with([&](auto& r) { r.set_top_k(top_k); }); });
+  }
+  for (uint32_t effort : {5u, 4097u, std::numeric_limits<uint32_t>::max()}) {
+    add(absl::StrCat("effort ", effort), "effort", kInvalid,
+        [&, effort] { return search_with([&](auto& r) { r.set_effort(effort); }); });
+  }
+  add("effort below top_k", "effort", kInvalid, [&] {
+    return search_with([](auto& r) {
+      r.set_top_k(100);
+      r.set_effort(99);
+    });
+  });
+  add("33 all_tags", "filter.all_tags", kInvalid, [&] {
+    return search_with([](auto& r) {
+      for (int i = 0; i < 33; ++i) r.mutable_filter()->add_all_tags(absl::StrCat("t", i));
+    });
+  });
+  add("empty all_tag", "filter.all_tags[0]", kInvalid,
+      [&] { return search_with([](auto& r) { r.mutable_filter()->add_all_tags(""); }); });
+  add("any_tag over 64 bytes", "filter.any_tags[0]", kInvalid, [&] {
+    return search_with([](auto& r) { r.mutable_filter()->add_any_tags(std::string(65, 't')); });
+  });
+  add("17 metadata_equals", "filter.metadata_equals", kInvalid, [&] {
+    return search_with([](auto& r) {
+      for (int i = 0; i < 17; ++i) {
+        (*r.mutable_filter()->mutable_metadata_equals())[absl::StrCat("k", i)] = "v";
+      }
+    });
+  });
+  add("empty metadata_equals key", "filter.metadata_equals", kInvalid, [&] {
+    return search_with([](auto& r) { (*r.mutable_filter()->mutable_metadata_equals())[""] = "v"; });
+  });
+  add("metadata_equals value over 1024", "filter.metadata_equals", kInvalid, [&] {
+    return search_with([](auto& r) {
+      (*r.mutable_filter()->mutable_metadata_equals())["k"] = std::string(1025, 'v');
+    });
+  });
+
+  // ------------------------------------------------------------------ SubmitJob
+  for (std::string kind : {std::string(), std::string("mine_coins"), std::string("\xff\xfe"),
+                           std::string("INDEX_DOCUMENTS"), std::string(1000, 'k')}) {
+    add("kind " + kind.substr(0, 16), "kind", kInvalid,
+        [&, kind] { return submit([&](auto& r) { r.set_kind(kind); }); });
+  }
+  std::string deep(20000, '[');
+  deep += std::string(20000, ']');
+  for (std::string json :
+       {std::string("{oops"), std::string("[]"), std::string("\"a string\""), std::string("42"),
+        std::string("null"), std::string("true"), std::string("{} trailing"),
+        std::string("{\"a\": \"\xff\"}"), std::string("{\"a\": \"\\ud800\"}"),
+        std::string("{\"a\": \"nul \\u0000 inside\"}"), std::string("{\"a\": 1e999}"),
+        std::string(64 * 1024 + 1, ' '), "{\"a\": " + deep + "}", std::string("{'a': 1}"),
+        std::string("{\"a\": NaN}"), std::string("{\"a\": 1,}")}) {
+    add("payload_json " + json.substr(0, 24), "payload_json", kInvalid,
+        [&, json] { return payload("refresh_stats", json); });
+  }
+  for (std::string kind : {"reindex_collection", "index_documents"}) {
+    add(kind + " without a collection", "payload_json.collection", kInvalid,
+        [&, kind] { return payload(kind, "{}"); });
+    add(kind + " with a number for the collection", "payload_json.collection", kInvalid,
+        [&, kind] { return payload(kind, R"({"collection": 5})"); });
+    add(kind + " with a list for the collection", "payload_json.collection", kInvalid,
+        [&, kind] { return payload(kind, R"({"collection": ["rules"]})"); });
+    not_found(kind + " of an unknown collection", "collection \"no-such\"",
+              [&, kind] { return payload(kind, R"({"collection": "no-such"})"); });
+  }
+  add("refresh_stats naming a collection_id", "payload_json.collection_id", kInvalid,
+      [&] { return payload("refresh_stats", R"({"collection_id": 1})"); });
+  for (int32_t priority : {-1001, 1001, std::numeric_limits<int32_t>::min(),
+                           std::numeric_limits<int32_t>::max()}) {
+    add(absl::StrCat("priority ", priority), "priority", kInvalid,
+        [&, priority] { return submit([&](auto& r) { r.set_priority(priority); }); });
+  }
+  for (int32_t attempts : {-1, 101, std::numeric_limits<int32_t>::min(),
+                           std::numeric_limits<int32_t>::max()}) {
+    add(absl::StrCat("max_attempts ", attempts), "max_attempts", kInvalid,
+        [&, attempts] { return submit([&](auto& r) { r.set_max_attempts(attempts); }); });
+  }
+  for (auto [seconds, nanos] : std::vector<std::pair<int64_t, int32_t>>{
+           {-1, 0}, {0, -1}, {0, 1'000'000'000}, {253402300800, 0},
+           {std::numeric_limits<int64_t>::max(), 0}, {std::numeric_limits<int64_t>::min(), 0}}) {
+    add(absl::StrCat("run_at ", seconds, ".", nanos), "run_at", kInvalid, [&, seconds, nanos] {
+      return submit([&](auto& r) {
+        r.mutable_run_at()->set_seconds(seconds);
+        r.mutable_run_at()->set_nanos(nanos);
+      });
+    });
+  }
+  add("idempotency_key over 128 bytes", "idempotency_key", kInvalid,
+      [&] { return submit([](auto& r) { r.set_idempotency_key(std::string(129, 'i')); }); });
+  add("idempotency_key with NUL", "idempotency_key", kInvalid,
+      [&] { return submit([&](auto& r) { r.set_idempotency_key(with_nul); }); });
+  for (const std::string& bad : BadUtf8()) {
+    add("idempotency_key bad UTF-8", "idempotency_key", kInvalid,
+        [&, bad] { return submit([&](auto& r) { r.set_idempotency_key(bad); }); });
+  }
+
+  // ------------------------------------- GetJob, CancelJob, RetryJob, WatchJob ids
+  for (const auto& [rpc, call] : job_id_rpcs) {
+    for (std::string id : {std::string(), std::string("12abc"), std::string("-1"),
+                           std::string(" 1"), std::string("0x10"), std::string(21, '9'),
+                           std::string("99999999999999999999"), std::string("\xff\xfe"),
+                           std::string("1\0", 2)}) {
+      add(rpc + " id " + id, "id", kInvalid, [&, call = call, id] { return call(id); });
+    }
+    not_found(rpc + " unknown id", "job 987654321", [&, call = call] { return call("987654321"); });
+  }
+
+  // --------------------------------------------------------------- CreateApiKey
+  add("key.name over 128 bytes", "key.name", kInvalid,
+      [&] { return create_key([](ApiKey& key) { key.set_name(std::string(129, 'n')); }); });
+  add("key.name with NUL", "key.name", kInvalid,
+      [&] { return create_key([&](ApiKey& key) { key.set_name(with_nul); }); });
+  for (const std::string& bad : BadUtf8()) {
+    add("key.name bad UTF-8", "key.name", kInvalid,
+        [&, bad] { return create_key([&](ApiKey& key) { key.set_name(bad); }); });
+  }
+  for (int scope : {0, 4, 99, -1}) {
+    add(absl::StrCat("key.scopes ", scope), "key.scopes[1]", kInvalid, [&, scope] {
+      return create_key([&](ApiKey& key) {
+        key.add_scopes(SCOPE_READ);
+        key.add_scopes(static_cast<Scope>(scope));
+      });
+    });
+  }
+  for (double rate : {-5.0, 0.5, 100001.0, std::numeric_limits<double>::quiet_NaN(),
+                      std::numeric_limits<double>::infinity(),
+                      -std::numeric_limits<double>::infinity()}) {
+    add(absl::StrCat("key.rate_limit_per_second ", rate), "key.rate_limit_per_second", kInvalid,
+        [&, rate] { return create_key([&](ApiKey& key) { key.set_rate_limit_per_second(rate); }); });
+  }
+  for (int32_t burst : {-1, 100001, std::numeric_limits<int32_t>::min(),
+                        std::numeric_limits<int32_t>::max()}) {
+    add(absl::StrCat("key.burst ", burst), "key.burst", kInvalid,
+        [&, burst] { return create_key([&](ApiKey& key) { key.set_burst(burst); }); });
+  }
+
+  // --------------------------------------------------------------- RevokeApiKey
+  for (std::string id : {std::string(), std::string(65, 'q'), std::string("\xff\xfe"),
+                         std::string("qk_\xc3\x28"), std::string("qk_0\0", 5),
+                         std::string("not a key id")}) {
+    add("RevokeApiKey id", "id", kInvalid, [&, id] { return revoke_key(id); });
+  }
+  not_found("RevokeApiKey unknown id", "qk_00000000000000ff",
+            [&] { return revoke_key("qk_00000000000000ff"); });
+
+  // ---------------------------------------------------------------- the checks
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    const grpc::Status status = c.call();
+    EXPECT_EQ(status.error_code(), c.code) << status.error_message();
+    switch (c.message) {
+      case Message::kStartsWithField:
+        // "field: ...", "field key \"k\": ...", "field[\"k\"]: ...".
+        EXPECT_TRUE(absl::StartsWith(status.error_message(), c.field + ": ") ||
+                    absl::StartsWith(status.error_message(), c.field + " ") ||
+                    absl::StartsWith(status.error_message(), c.field + "["))
+            << "message does not start with the field " << c.field << ": "
+            << status.error_message();
+        break;
+      case Message::kNamesField:
+        EXPECT_TRUE(absl::StrContains(status.error_message(), c.field))
+            << "message does not name " << c.field << ": " << status.error_message();
+        break;
+      case Message::kAny:
+        EXPECT_FALSE(status.error_message().empty());
+        break;
+    }
+  }
+  std::cout << cases.size() << " malformed requests checked\n";
+
+  // Nothing malformed was stored: the collection holds no document.
+  GetCollectionStatsRequest count;
+  count.set_collection("rules");
+  GetCollectionStatsResponse counted;
+  ASSERT_TRUE(stats->GetCollectionStats(Context(k).get(), count, &counted).ok());
+  EXPECT_EQ(counted.documents() + counted.deleted(), 0);
+  // The gateway is still healthy after all of it.
+  EXPECT_TRUE(gateway_->Serving());
+}
+
+}  // namespace
+}  // namespace quarry
