@@ -1,5 +1,7 @@
 #include "services/gateway/shards.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
@@ -39,6 +41,14 @@ std::vector<std::string> SplitShardTargets(const std::string& flag) {
   return targets;
 }
 
+absl::Time ShardCallDeadline(absl::Time now, absl::Time call_deadline) {
+  const absl::Duration left = call_deadline - now;
+  if (left <= absl::ZeroDuration()) return call_deadline;
+  const absl::Duration reserve =
+      std::clamp(left / 10, absl::Milliseconds(20), absl::Milliseconds(250));
+  return call_deadline - std::min(reserve, left / 2);
+}
+
 ShardFanout::ShardFanout(std::vector<std::shared_ptr<grpc::Channel>> channels) {
   for (auto& channel : channels) {
     stubs_.push_back(quarry::search::v1::ShardService::NewStub(channel));
@@ -56,10 +66,11 @@ std::vector<ShardAnswer> ShardFanout::Search(const quarry::search::v1::SearchSha
     absl::MutexLock lock(&pending.mu);
     pending.remaining = static_cast<int>(n);
   }
+  const absl::Time shard_deadline = ShardCallDeadline(absl::Now(), deadline);
   for (size_t i = 0; i < n; ++i) {
     answers[i].shard = static_cast<uint32_t>(i);
     contexts[i] = std::make_unique<grpc::ClientContext>();
-    contexts[i]->set_deadline(Chrono(deadline));
+    contexts[i]->set_deadline(Chrono(shard_deadline));
     starts[i] = absl::Now();
     stubs_[i]->async()->SearchShard(
         contexts[i].get(), &request, &answers[i].response,

@@ -19,6 +19,12 @@ namespace quarry::gateway {
 // dns:/// target per shard, as in Kubernetes).
 std::vector<std::string> SplitShardTargets(const std::string& flag);
 
+// When a shard search must have answered for a call due at `call_deadline`:
+// a little earlier (a tenth of the time left, between 20 and 250 ms), leaving
+// the gateway time to merge, fetch payloads and reply before the caller gives
+// up. A shard that times out then costs its hits, not the whole call.
+absl::Time ShardCallDeadline(absl::Time now, absl::Time call_deadline);
+
 // The vector-search shards: one channel per shard, balanced over its
 // healthy replicas by the channel itself.
 class ShardFanout {
@@ -27,8 +33,11 @@ class ShardFanout {
 
   size_t shard_count() const { return stubs_.size(); }
 
-  // Searches every shard in parallel, each call bounded by `deadline`;
-  // returns one answer per shard (failures included, in the answer).
+  // Searches every shard in parallel, each call bounded by
+  // ShardCallDeadline(now, deadline), so that a shard that does not answer
+  // (stalled, partitioned away) is reported as timed out while the caller
+  // still has time to answer with the others; returns one answer per shard
+  // (failures included, in the answer).
   std::vector<ShardAnswer> Search(const quarry::search::v1::SearchShardRequest& request,
                                   absl::Time deadline);
 
