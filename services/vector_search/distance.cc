@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
 namespace quarry::vector_search {
 namespace {
@@ -179,7 +180,9 @@ float L2Squared(const float* a, const float* b, size_t n) { return Chosen().l2(a
 
 void NormalizeInPlace(float* v, size_t n) {
   const float norm = std::sqrt(Dot(v, v, n));
-  if (norm == 0) return;
+  // Already unit length up to rounding: leave the bits alone, so that
+  // normalising a stored vector again (snapshot reload, re-upsert) is exact.
+  if (norm == 0 || std::fabs(norm - 1.0f) <= 4 * std::numeric_limits<float>::epsilon()) return;
   const float inv = 1.0f / norm;
   for (size_t i = 0; i < n; ++i) v[i] *= inv;
 }

@@ -14,7 +14,8 @@ namespace quarry::vector_search {
 float Dot(const float* a, const float* b, size_t n);
 float L2Squared(const float* a, const float* b, size_t n);
 
-// Scales `v` to unit length; a zero vector is left as is (it scores 0).
+// Scales `v` to unit length; a zero vector is left as is (it scores 0), and
+// so is one already of unit length up to rounding (idempotent).
 void NormalizeInPlace(float* v, size_t n);
 
 // Similarity under `metric`, higher is closer. For kCosine both vectors must
