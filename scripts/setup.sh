@@ -36,6 +36,9 @@ PACKAGES=(
   golang-go                # builds deploy/helm/render, the offline `helm template` stand-in
   golang-github-masterminds-sprig-dev  # sprig template functions for deploy/helm/render
   golang-gopkg-yaml.v3-dev # YAML for deploy/helm/render
+  clang                    # clang 14 + libFuzzer for the fuzz targets (scripts/fuzz.sh)
+  libclang-rt-14-dev       # libFuzzer, ASan, UBSan runtimes for clang 14
+  llvm                     # llvm-symbolizer: readable sanitizer stack traces
 )
 
 # kubectl renders the kustomize overlays in //deploy:k8s_render_test. Debian's

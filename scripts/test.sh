@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Quarry test: installs what is missing, builds, runs `bazel test //...`
-# (PostgreSQL-backed tests start their own throwaway clusters), then prints one
-# closing line "tests: N passed, N failed" counted over every test case.
+# (PostgreSQL-backed tests start their own throwaway clusters) and the bounded
+# fuzzing stage (scripts/fuzz.sh), then prints one closing line
+# "tests: N passed, N failed" counted over every test case.
 # Extra arguments go to `bazel test` (e.g. --config=asan).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,12 @@ scripts/setup.sh
 
 status=0
 bazel test //... "$@" || status=$?
+# Fuzzing (fuzz/README.md): each libFuzzer target for QUARRY_FUZZ_SECONDS
+# (default 20) under ASan/UBSan; any crash, leak or report fails the run.
+# QUARRY_FUZZ_SECONDS=0 skips it.
+if [ "${QUARRY_FUZZ_SECONDS:-20}" != 0 ]; then
+  scripts/fuzz.sh "${QUARRY_FUZZ_SECONDS:-20}" || status=$((status == 0 ? 1 : status))
+fi
 # Exit code 4: build fine but no test targets; treat as failure, a green run
 # must have run tests.
 python3 scripts/test_summary.py bazel-testlogs || status=$((status == 0 ? 1 : status))
