@@ -49,8 +49,12 @@ int main(int argc, char** argv) {
   auto pool = quarry::server::OpenDatabaseOrExit(database_url, threads + 3, absl::Seconds(60));
 
   quarry::jobqueue::PgJobQueue queue(*pool, database_url);
-  quarry::GrpcEmbeddingClient embedder((*runtime)->NewChannel(
-      absl::GetFlag(FLAGS_embedding_target), {"quarry.embedding.v1.EmbeddingService"}));
+  // Jobs wait out an embedding outage (up to the embed timeout) instead of
+  // spending their attempts on it.
+  quarry::GrpcEmbeddingClient embedder(
+      (*runtime)->NewChannel(absl::GetFlag(FLAGS_embedding_target),
+                             {"quarry.embedding.v1.EmbeddingService"}),
+      /*wait_for_ready=*/true);
   quarry::worker::HandlerRegistry registry;
   quarry::worker::HandlerOptions handler_options;
   handler_options.purge_retention = absl::GetFlag(FLAGS_purge_retention);

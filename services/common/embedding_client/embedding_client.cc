@@ -5,8 +5,10 @@
 
 namespace quarry {
 
-GrpcEmbeddingClient::GrpcEmbeddingClient(std::shared_ptr<grpc::Channel> channel)
-    : stub_(quarry::embedding::v1::EmbeddingService::NewStub(channel)) {}
+GrpcEmbeddingClient::GrpcEmbeddingClient(std::shared_ptr<grpc::Channel> channel,
+                                         bool wait_for_ready)
+    : stub_(quarry::embedding::v1::EmbeddingService::NewStub(channel)),
+      wait_for_ready_(wait_for_ready) {}
 
 absl::StatusOr<std::vector<std::vector<float>>> GrpcEmbeddingClient::Embed(
     const std::string& model, int dimension, const std::vector<std::string>& texts,
@@ -17,6 +19,7 @@ absl::StatusOr<std::vector<std::vector<float>>> GrpcEmbeddingClient::Embed(
   for (const std::string& text : texts) request.add_texts(text);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(timeout));
+  context.set_wait_for_ready(wait_for_ready_);
   quarry::embedding::v1::EmbedResponse response;
   grpc::Status status = stub_->Embed(&context, request, &response);
   if (!status.ok()) return FromGrpcStatus(status);
@@ -42,6 +45,7 @@ absl::StatusOr<std::pair<std::string, int>> GrpcEmbeddingClient::ModelInfo(
     absl::Duration timeout) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(timeout));
+  context.set_wait_for_ready(wait_for_ready_);
   quarry::embedding::v1::GetModelInfoResponse response;
   grpc::Status status = stub_->GetModelInfo(&context, {}, &response);
   if (!status.ok()) return FromGrpcStatus(status);

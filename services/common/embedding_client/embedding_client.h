@@ -31,9 +31,17 @@ class EmbeddingClient {
 };
 
 // The gRPC implementation over a channel (see client::NewInternalChannel).
+//
+// `wait_for_ready`: a call made while no replica is reachable waits (within
+// its timeout) for one to come back instead of failing at once with
+// UNAVAILABLE. Workers set it: a job that fails fast spends its attempts
+// (5, backing off from 2 s) within about 20 s of an embedding outage and
+// goes dead, leaving acknowledged documents without vectors for good. The
+// gateway does not: a query should fail fast and be retried by its client.
 class GrpcEmbeddingClient final : public EmbeddingClient {
  public:
-  explicit GrpcEmbeddingClient(std::shared_ptr<grpc::Channel> channel);
+  explicit GrpcEmbeddingClient(std::shared_ptr<grpc::Channel> channel,
+                               bool wait_for_ready = false);
   absl::StatusOr<std::vector<std::vector<float>>> Embed(const std::string& model, int dimension,
                                                         const std::vector<std::string>& texts,
                                                         absl::Duration timeout) override;
@@ -41,6 +49,7 @@ class GrpcEmbeddingClient final : public EmbeddingClient {
 
  private:
   std::unique_ptr<quarry::embedding::v1::EmbeddingService::Stub> stub_;
+  const bool wait_for_ready_;
 };
 
 }  // namespace quarry
