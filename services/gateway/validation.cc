@@ -323,10 +323,9 @@ absl::Status ValidatePayloadJson(absl::string_view field, absl::string_view json
                                        json.size()));
   }
   if (json.empty()) return absl::OkStatus();  // Means {}.
-  // What PostgreSQL's jsonb would refuse (U+0000), what does not survive a
-  // round trip (numbers beyond double), and nesting deep enough to exhaust a
-  // recursive consumer's stack are rejected here, naming the field, instead
-  // of failing later as INTERNAL or being silently changed.
+  // What PostgreSQL's jsonb would refuse with an INTERNAL error (U+0000 in a
+  // string; nesting past its stack depth limit) is rejected here, naming the
+  // field. (Numbers beyond a double need no check: the parser refuses them.)
   std::string problem;
   nlohmann::json::parser_callback_t check = [&](int depth, nlohmann::json::parse_event_t event,
                                                 nlohmann::json& value) {
@@ -337,9 +336,6 @@ absl::Status ValidatePayloadJson(absl::string_view field, absl::string_view json
     } else if ((event == Event::key || event == Event::value) && value.is_string() &&
                value.get_ref<const std::string&>().find('\0') != std::string::npos) {
       problem = "must not contain NUL (\\u0000) in a string";
-    } else if (event == Event::value && value.is_number_float() &&
-               !std::isfinite(value.get<double>())) {
-      problem = "holds a number out of the range of a double";
     }
     return problem.empty();
   };

@@ -61,7 +61,7 @@ absl::Status ValidateSubmitJob(const quarry::gateway::v1::SubmitJobRequest& requ
                                absl::Span<const absl::string_view> known_kinds);
 absl::Status ValidateJobId(absl::string_view field, absl::string_view id);
 // A job's JSON payload: at most 64 KiB, a JSON object (empty means {}), nested
-// at most kMaxPayloadDepth levels, no U+0000 in strings, numbers within double.
+// at most kMaxPayloadDepth levels, no U+0000 in strings.
 absl::Status ValidatePayloadJson(absl::string_view field, absl::string_view json);
 // ListJobs filters: `kind` empty or one of `known_kinds`; known states.
 absl::Status ValidateListJobs(const quarry::gateway::v1::ListJobsRequest& request,
