@@ -15,6 +15,7 @@
 // $TEST_UNDECLARED_OUTPUTS_DIR/fault_summary.jsonl.
 #include <signal.h>
 
+#include <atomic>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -515,6 +516,7 @@ TEST_F(FaultTest, WorkerKilledMidIndexDocuments) {
   double progress_at_kill = -1;
   std::string killed_worker;
   std::thread upserts;
+  std::atomic<bool> caught{false};
   std::vector<std::string> big;
   Outcome out = RunFault(
       "worker-kill",
@@ -523,7 +525,14 @@ TEST_F(FaultTest, WorkerKilledMidIndexDocuments) {
         // Big jobs (500 documents, 8 embedding batches each) next to the
         // load's small ones, so that one is caught with some of its batches
         // written and others not.
-        upserts = std::thread([&] { big = Upsert(collection, "worker-kill-big", 2000, 500, false); });
+        // Until one is caught (at most 12 jobs).
+        upserts = std::thread([&] {
+          for (int i = 0; i < 12 && !caught; ++i) {
+            std::vector<std::string> ids =
+                Upsert(collection, absl::StrCat("worker-kill-big", i), 500, 500, false);
+            big.insert(big.end(), ids.begin(), ids.end());
+          }
+        });
         const absl::Time end = absl::Now() + absl::Seconds(30);
         Node* victim = nullptr;
         while (victim == nullptr && absl::Now() < end) {
@@ -552,6 +561,7 @@ TEST_F(FaultTest, WorkerKilledMidIndexDocuments) {
           killed_job = (*running)[0][0].as<int64_t>();
           progress_at_kill = (*running)[0][2].as<double>();
         }
+        caught = true;
         ASSERT_NE(victim, nullptr) << "no big index_documents job was seen running";
         killed_worker = victim->name();
         window.start = absl::Now();
@@ -563,7 +573,7 @@ TEST_F(FaultTest, WorkerKilledMidIndexDocuments) {
       },
       [&](std::vector<std::string>& extra) {
         if (upserts.joinable()) upserts.join();
-        EXPECT_EQ(big.size(), 2000u);
+        EXPECT_GE(big.size(), 500u);
         extra.insert(extra.end(), big.begin(), big.end());
       });
   if (upserts.joinable()) upserts.join();
@@ -659,6 +669,10 @@ TEST_F(FaultTest, EmbeddingStoppedTenSeconds) {
   auto dead = suite_->pool().Query("SELECT count(*) FROM jobs WHERE state = 'dead'");
   ASSERT_TRUE(dead.ok());
   EXPECT_EQ((*dead)[0][0].as<int64_t>(), 0);
+  // Workers wait for the embedding service (within the embed timeout) rather
+  // than spend attempts on the outage: at most the attempt whose call was in
+  // flight at the kill is lost.
+  EXPECT_LE(out.summary["jobs"]["by_state"]["succeeded"]["max_attempts"].get<int64_t>(), 2);
   Report(out);
 }
 
