@@ -184,6 +184,14 @@ absl::StatusOr<SnapshotData> DecodeSnapshot(std::string_view bytes) {
     for (float x : doc.vector) {
       if (!std::isfinite(x)) return Truncated("vector value");
     }
+    // Without a graph the index is rebuilt from the documents, so each must be
+    // a live one with its vector (a dead slot there would be loaded as a live
+    // document with an empty id); with a graph, dead slots carry no vector.
+    if (graph_bytes == 0 ? !doc.live || vector_len == 0 : !doc.live && vector_len != 0) {
+      return absl::DataLossError(
+          "snapshot: inconsistent document (without a graph section every document is live "
+          "with a vector; with one, dead slots have no vector)");
+    }
     // Each tag needs at least its 4-byte length.
     if (!r.Pod(&tag_count) || tag_count > r.remaining() / 4) return Truncated("tags");
     doc.tags.resize(tag_count);

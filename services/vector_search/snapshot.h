@@ -42,7 +42,8 @@ std::string EncodeSnapshot(const SnapshotData& data);
 
 // Validates and parses. INVALID_ARGUMENT for something that is not a snapshot
 // of a version we read (magic, version); DATA_LOSS for truncation, checksum
-// mismatch or inconsistent content. Never trusts a length from the input
+// mismatch or inconsistent content (e.g. a dead or vector-less document
+// without a graph section, a dead slot with a vector with one). Never trusts a length from the input
 // beyond the bytes remaining, so arbitrary input is safe.
 absl::StatusOr<SnapshotData> DecodeSnapshot(std::string_view bytes);
 

@@ -120,6 +120,28 @@ TEST(SnapshotTest, DocumentsWithoutVectorsRoundTrip) {
   ExpectEqual(data, *decoded);
 }
 
+// Found by //fuzz:snapshot_fuzzer: a graph-less snapshot holding a dead slot
+// with a vector decoded fine, and HnswIndex::FromSnapshot then rebuilt it as a
+// live document with an empty id that searches could return.
+TEST(SnapshotTest, DocumentsInconsistentWithTheGraphSectionAreDataLoss) {
+  SnapshotData dead_without_graph;
+  dead_without_graph.metric = Metric::kDot;
+  dead_without_graph.dimension = 2;
+  dead_without_graph.docs.push_back({"", {1, 2}, {}, {}, 4, false});
+  EXPECT_EQ(DecodeSnapshot(EncodeSnapshot(dead_without_graph)).status().code(),
+            absl::StatusCode::kDataLoss);
+
+  SnapshotData vectorless_without_graph = dead_without_graph;
+  vectorless_without_graph.docs = {{"a", {}, {}, {}, 4, true}};
+  EXPECT_EQ(DecodeSnapshot(EncodeSnapshot(vectorless_without_graph)).status().code(),
+            absl::StatusCode::kDataLoss);
+
+  SnapshotData dead_with_vector = Sample();  // has a graph section
+  dead_with_vector.docs[1].vector = {0, 0, 0};
+  EXPECT_EQ(DecodeSnapshot(EncodeSnapshot(dead_with_vector)).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
 TEST(SnapshotTest, FileRoundTripIsAtomicAndReplaces) {
   const std::string dir = ::testing::TempDir();
   const std::string path = dir + "/snapshot_test.qvs";
