@@ -200,6 +200,14 @@ void SnapshotSeeds(const fs::path& dir) {
   plain.docs.push_back({"b", {-1, 0.5f, 0}, {}, {}, 11, true});
   Write(dir, "no_graph", EncodeSnapshot(plain));
   Write(dir, "empty", EncodeSnapshot(SnapshotData{Metric::kDot, 2, 0, {}, ""}));
+  // Regression: a dead slot with a vector and no graph once loaded as a live
+  // document with an empty id (now DATA_LOSS).
+  SnapshotData dead;
+  dead.metric = Metric::kL2;
+  dead.dimension = 2;
+  dead.watermark = 5;
+  dead.docs.push_back({"", {1, 2}, {}, {}, 4, false});
+  Write(dir, "dead_slot_without_graph", EncodeSnapshot(dead));
 
   // Real graph sections, exported by the index itself: float and int8.
   for (bool int8 : {false, true}) {
