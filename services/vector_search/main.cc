@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "absl/flags/flag.h"
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -23,7 +24,8 @@ ABSL_FLAG(std::string, database_url, "",
 ABSL_FLAG(uint32_t, shard_index, 0, "This replica's shard, in [0, shard_count).");
 ABSL_FLAG(uint32_t, shard_count, 1, "Number of shards; documents go to shard_hash % count.");
 ABSL_FLAG(std::string, data_dir, "", "Where snapshots live; empty: no snapshots.");
-ABSL_FLAG(absl::Duration, snapshot_interval, absl::Minutes(10), "How often to snapshot.");
+ABSL_FLAG(absl::Duration, snapshot_interval, absl::Minutes(10),
+          "How often to snapshot (each interval jittered by +/-20%).");
 ABSL_FLAG(absl::Duration, snapshot_max_age, absl::Hours(1),
           "Snapshots older than this are ignored (rebuild): tombstones older than the "
           "workers' --purge_retention may be gone from the database, so an older snapshot "
@@ -142,14 +144,21 @@ int main(int argc, char** argv) {
 
   absl::Notification stop;
   std::thread housekeeping([&] {
-    absl::Time next_snapshot = absl::Now() + absl::GetFlag(FLAGS_snapshot_interval);
+    // Each interval is drawn from [0.8, 1.2) x --snapshot_interval: replicas
+    // started together would otherwise all snapshot at the same moment, and
+    // the soak test saw that as a p99 spike across the whole suite.
+    absl::BitGen bitgen;
+    auto next_interval = [&] {
+      return absl::GetFlag(FLAGS_snapshot_interval) * absl::Uniform(bitgen, 0.8, 1.2);
+    };
+    absl::Time next_snapshot = absl::Now() + next_interval();
     do {
       PublishStats(metrics, *state, tailer);
       if (!snapshot_dir.empty() && absl::Now() >= next_snapshot) {
         if (absl::Status s = state->WriteSnapshot(snapshot_dir); !s.ok()) {
           logger.Error("snapshot failed", {{"error", s.ToString()}});
         }
-        next_snapshot = absl::Now() + absl::GetFlag(FLAGS_snapshot_interval);
+        next_snapshot = absl::Now() + next_interval();
       }
     } while (!stop.WaitForNotificationWithTimeout(absl::Seconds(5)));
   });
