@@ -21,6 +21,12 @@ struct ServerOptions {
   int admin_port = 0;
   // How long in-flight RPCs may run after SIGTERM before they are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // After SIGTERM, how long calls are still accepted while health already
+  // says NOT_SERVING, so that health-checking clients and load balancers stop
+  // sending here first: a call that arrives once gRPC's own shutdown has
+  // begun fails CANCELLED, which clients do not retry. Counted from the
+  // signal; a service's drain work (on_drain) runs meanwhile.
+  absl::Duration lame_duck = absl::Seconds(1);
   // Largest request or response accepted, in bytes.
   int max_message_bytes = 64 << 20;
   // OTLP/HTTP endpoint for traces, e.g. "http://jaeger:4318"; empty: no export.

@@ -1,9 +1,11 @@
 #include "services/common/server/runtime.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "services/common/client/channel.h"
 #include "services/common/telemetry/grpc_interceptors.h"
 
@@ -74,10 +76,13 @@ int Runtime::ServeUntilSignal(ShutdownSignals& signals, Server& server,
                               const std::function<void()>& on_drain) {
   const int signal = signals.Wait();
   logger_->Info("draining", {{"signal", absl::StrCat(signal)},
+                             {"lame_duck", absl::FormatDuration(options_.lame_duck)},
                              {"grace", absl::FormatDuration(options_.shutdown_grace)}});
+  const absl::Time lame_duck_end = absl::Now() + options_.lame_duck;
   server.SetServing(false);
   if (on_drain) on_drain();
-  server.Shutdown(options_.shutdown_grace);
+  server.Shutdown(options_.shutdown_grace,
+                  std::max(absl::ZeroDuration(), lame_duck_end - absl::Now()));
   (void)tracer_->Shutdown(absl::Seconds(2));
   logger_->Info("stopped");
   return 0;

@@ -50,8 +50,9 @@ class Runtime {
                                             std::vector<std::string> retryable_services);
 
   // Blocks until SIGTERM/SIGINT, then drains: health NOT_SERVING, `on_drain`
-  // (stop background work), in-flight RPCs get the grace period, buffered
-  // spans are flushed. Returns the process exit code (0).
+  // (stop background work) while calls are still served for the lame-duck
+  // period, then in-flight RPCs get the grace period, buffered spans are
+  // flushed. Returns the process exit code (0).
   int ServeUntilSignal(ShutdownSignals& signals, Server& server,
                        const std::function<void()>& on_drain = nullptr);
 

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace quarry::server {
 
@@ -123,7 +124,7 @@ bool Server::serving() const {
   return serving_;
 }
 
-void Server::Shutdown(absl::Duration grace) {
+void Server::Shutdown(absl::Duration grace, absl::Duration lame_duck) {
   {
     absl::MutexLock lock(&mu_);
     if (shutting_down_) {
@@ -134,8 +135,16 @@ void Server::Shutdown(absl::Duration grace) {
     shutting_down_ = true;
     serving_ = false;
     // Health first: probes and health-checking clients see NOT_SERVING before
-    // the listener goes away, and open Watch streams end.
-    health_->Shutdown();
+    // the listener goes away.
+    health_->SetStatus("", grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+    health_->SetStatus(options_.service_name, grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  }
+  // Keep serving while clients move away: gRPC fails a call that reaches it
+  // after its shutdown began with CANCELLED, not UNAVAILABLE.
+  if (lame_duck > absl::ZeroDuration()) absl::SleepFor(lame_duck);
+  {
+    absl::MutexLock lock(&mu_);
+    health_->Shutdown();  // Open Watch streams end.
   }
   // Refuses new calls at once, waits for in-flight ones until the deadline,
   // then cancels whatever is left.

@@ -46,10 +46,13 @@ class Server {
   void SetServing(bool serving);
   bool serving() const;
 
-  // Graceful shutdown: health turns NOT_SERVING, new RPCs are refused, RPCs in
-  // flight get until `grace` to finish and are cancelled after it. Returns once
-  // the server has stopped. Safe to call more than once and from any thread.
-  void Shutdown(absl::Duration grace);
+  // Graceful shutdown: health turns NOT_SERVING; calls are still served for
+  // `lame_duck` (clients that health-check move away meanwhile, instead of
+  // racing the shutdown and failing CANCELLED); then new RPCs are refused
+  // (UNAVAILABLE), RPCs in flight get until `grace` to finish and are
+  // cancelled after it. Returns once the server has stopped. Safe to call
+  // more than once and from any thread.
+  void Shutdown(absl::Duration grace, absl::Duration lame_duck = absl::ZeroDuration());
 
   // A client channel to this server over loopback TCP, for tests and tools.
   std::shared_ptr<grpc::Channel> NewLoopbackChannel() const;

@@ -1,13 +1,17 @@
 #include "services/common/server/server.h"
 
 #include <atomic>
+#include <map>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "quarry/embedding/v1/embedding_service.grpc.pb.h"
+#include "services/common/client/channel.h"
 
 namespace quarry::server {
 namespace {
@@ -42,6 +46,16 @@ class SlowService final : public EmbeddingService::Service {
  private:
   const absl::Duration delay_;
   absl::Notification started_;
+};
+
+// Answers every Embed at once.
+class FastService final : public EmbeddingService::Service {
+ public:
+  grpc::Status Embed(grpc::ServerContext* context, const EmbedRequest* request,
+                     EmbedResponse* response) override {
+    response->set_dimension(request->texts_size());
+    return grpc::Status::OK;
+  }
 };
 
 ServerOptions TestOptions() {
@@ -166,6 +180,47 @@ TEST(Server, CallsStillRunningAfterTheGracePeriodAreCancelled) {
   EXPECT_FALSE(in_flight.ok());
   // Shutting down twice is harmless.
   server.Shutdown(absl::Seconds(1));
+}
+
+// Clients that balance with health checking (as Quarry's own channels do)
+// hammer a server while it drains: every call either succeeds or is refused
+// UNAVAILABLE. A call that reached the server after gRPC's own shutdown began
+// used to fail CANCELLED, which clients must not retry.
+TEST(Server, CallsRacingADrainFailOnlyUnavailable) {
+  FastService service;
+  auto started = Server::Start(TestOptions(), {&service});
+  ASSERT_TRUE(started.ok()) << started.status();
+  Server& server = **started;
+  server.SetServing(true);
+  client::ChannelOptions channel_options;
+  auto channel = client::NewInternalChannel(absl::StrCat("127.0.0.1:", server.port()),
+                                            std::move(channel_options));
+  ASSERT_TRUE(CallEmbed(channel, absl::Seconds(5)).ok());
+
+  std::atomic<bool> stop{false};
+  absl::Mutex mu;
+  std::map<grpc::StatusCode, int> codes;
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 4; ++i) {
+    callers.emplace_back([&] {
+      for (int n = 0; n < 100000 && !stop; ++n) {
+        grpc::Status status = CallEmbed(channel, absl::Seconds(5));
+        absl::MutexLock lock(&mu);
+        ++codes[status.error_code()];
+      }
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(300));
+  server.Shutdown(absl::Seconds(2), /*lame_duck=*/absl::Milliseconds(300));
+  absl::SleepFor(absl::Milliseconds(200));
+  stop = true;
+  for (std::thread& caller : callers) caller.join();
+  absl::MutexLock lock(&mu);
+  EXPECT_GT(codes[grpc::StatusCode::OK], 0);
+  for (const auto& [code, count] : codes) {
+    EXPECT_TRUE(code == grpc::StatusCode::OK || code == grpc::StatusCode::UNAVAILABLE)
+        << "code " << code << " x" << count;
+  }
 }
 
 }  // namespace
