@@ -44,7 +44,7 @@ export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:symbolize=1
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:symbolize=1:suppressions=$PWD/fuzz/ubsan.supp"
 
 failed=0
-printf '%-12s %10s %8s %8s  %s\n' target execs cov ft result
+printf '%-12s %10s %8s %8s %6s  %s\n' target execs cov ft secs result
 for target in "${targets[@]}"; do
   fuzzer="$bin/${target}_fuzzer"
   if [ ! -x "$fuzzer" ] || [ ! -d "fuzz/corpus/$target" ]; then
@@ -57,6 +57,7 @@ for target in "${targets[@]}"; do
   cp -r "fuzz/corpus/$target" "$corpus"
   mkdir -p "$artifacts"
   log="$work/$target.log"
+  target_start=$(date +%s)
   "$fuzzer" -max_total_time="$seconds" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 \
     -entropic_scale_per_exec_time=1 -print_final_stats=1 -artifact_prefix="$artifacts/${target}-" "$corpus" >"$log" 2>&1
   rc=$?
@@ -70,7 +71,8 @@ for target in "${targets[@]}"; do
     result="FAILED (exit $rc)"
     failed=1
   fi
-  printf '%-12s %10s %8s %8s  %s\n' "$target" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$result"
+  printf '%-12s %10s %8s %8s %6s  %s\n' "$target" "${execs:-?}" "${cov:-?}" "${ft:-?}" \
+    "$(( $(date +%s) - target_start ))" "$result"
   if [ "$result" != ok ]; then
     {
       echo "---- $target: last lines of the fuzzer log ----"
