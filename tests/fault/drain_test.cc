@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "quarry/gateway/v1/document_service.grpc.pb.h"
 #include "quarry/gateway/v1/search_service.grpc.pb.h"
 #include "services/common/client/channel.h"
 #include "tests/fault/fault_report.h"
@@ -68,6 +69,9 @@ class DrainTest : public ::testing::Test {
       // let the embedding go on a second later, well within the grace.
       ASSERT_TRUE(suite_->embedding().Kill(SIGSTOP).ok());
       const absl::Time paused = absl::Now();
+      // The load's threads soon all wait on searches (the embedding is
+      // paused), so queue the jobs here: more than both workers' threads take.
+      QueueIndexJobs(3 * suite_->options().workers * suite_->options().worker_threads);
       for (int i = 0; i < 40 && JobsLeasedBy(pid) <= 0; ++i) absl::SleepFor(absl::Milliseconds(50));
       running_jobs = JobsLeasedBy(pid);
       resume = std::thread([this, paused] {
@@ -118,6 +122,22 @@ class DrainTest : public ::testing::Test {
     reports_.push_back(report);
   }
 
+  // `n` upserts of one document each: one index job each.
+  void QueueIndexJobs(int n) {
+    auto documents = v1::DocumentService::NewStub(suite_->channel());
+    for (int i = 0; i < n; ++i) {
+      v1::UpsertDocumentsRequest request;
+      request.set_collection(collection_);
+      auto* doc = request.add_documents();
+      doc->set_id(absl::StrCat("queued-", queued_++));
+      doc->set_text(Load::TextFor(doc->id()));
+      v1::UpsertDocumentsResponse response;
+      grpc::Status status =
+          documents->UpsertDocuments(Suite::Context(key_, absl::Seconds(5)).get(), request, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+    }
+  }
+
   // Jobs in state running whose lease names process `pid` ("host:pid:nonce").
   int64_t JobsLeasedBy(pid_t pid) {
     auto rows = suite_->pool().Query(absl::StrCat(
@@ -129,6 +149,9 @@ class DrainTest : public ::testing::Test {
   std::unique_ptr<Suite> suite_;
   std::vector<fault::FaultReport> reports_;
   absl::Duration embedding_paused_;
+  std::string key_;
+  std::string collection_ = "drain";
+  int queued_ = 0;
 };
 
 TEST_F(DrainTest, EveryServiceDrainsOnSigtermWithOnlyUnavailableAndRestarts) {
@@ -147,7 +170,8 @@ TEST_F(DrainTest, EveryServiceDrainsOnSigtermWithOnlyUnavailableAndRestarts) {
   auto key = suite_->CreateApiKey("acme", {"read", "write", "admin"},
                                 /*rate_per_second=*/1e6, /*burst=*/1000000);
   ASSERT_TRUE(key.ok()) << key.status();
-  const std::string collection = "drain";
+  key_ = *key;
+  const std::string collection = collection_;
   ASSERT_TRUE(suite_->CreateCollection(*key, collection).ok());
 
   // The client balances over both gateways itself, skipping one that is not
