@@ -28,6 +28,7 @@ PACKAGES=(
   postgresql-15            # the one durable store; tests start throwaway clusters
   postgresql-client-15     # psql, for the local bring-up
   nginx                    # L7 gRPC load balancer of the local bring-up
+  iproute2                 # ip netns + veth pairs for //tests/fault:partition_test
   python3                  # test summary and helper scripts
   openssl                  # test certificates for TLS and mutual TLS
   python3-torch            # PyTorch reference check and baseline of the embedding encoder (services/embedding/reference, bench/embedding)
