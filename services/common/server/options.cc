@@ -21,11 +21,11 @@ absl::Status ServerOptions::Validate() const {
   if (shutdown_grace < absl::ZeroDuration() || shutdown_grace > absl::Minutes(10)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--shutdown_grace must be in [0s, 10m], got ", absl::FormatDuration(shutdown_grace)));
-  }  if (lame_duck < absl::ZeroDuration() || lame_duck > absl::Minutes(1)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "lame_duck must be in [0s, 1m], got ", absl::FormatDuration(lame_duck)));
   }
-
+  if (lame_duck < absl::ZeroDuration() || lame_duck > absl::Minutes(1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--lame_duck must be in [0s, 1m], got ", absl::FormatDuration(lame_duck)));
+  }
   if (max_message_bytes < 1024 || max_message_bytes > (1 << 30)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--max_message_bytes must be in [1024, 1073741824], got ", max_message_bytes));

@@ -25,7 +25,7 @@ struct ServerOptions {
   // says NOT_SERVING, so that health-checking clients and load balancers stop
   // sending here first: a call that arrives once gRPC's own shutdown has
   // begun fails CANCELLED, which clients do not retry. Counted from the
-  // signal; a service's drain work (on_drain) runs meanwhile.
+  // signal; a service's drain work (on_drain) runs meanwhile. --lame_duck.
   absl::Duration lame_duck = absl::Seconds(1);
   // Largest request or response accepted, in bytes.
   int max_message_bytes = 64 << 20;

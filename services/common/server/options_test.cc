@@ -33,6 +33,7 @@ TEST(ServerOptions, EachBadFieldIsNamedByItsFlag) {
       {[](ServerOptions& o) { o.admin_port = o.port; }, "--admin_port"},
       {[](ServerOptions& o) { o.host = ""; }, "--host"},
       {[](ServerOptions& o) { o.shutdown_grace = absl::Seconds(-1); }, "--shutdown_grace"},
+      {[](ServerOptions& o) { o.lame_duck = absl::Minutes(2); }, "--lame_duck"},
       {[](ServerOptions& o) { o.max_message_bytes = 0; }, "--max_message_bytes"},
       {[](ServerOptions& o) { o.otlp_endpoint = "grpc://x:4317"; }, "--otlp_endpoint"},
       {[](ServerOptions& o) { o.trace_sample_ratio = 1.5; }, "--trace_sample_ratio"},

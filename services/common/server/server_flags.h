@@ -30,6 +30,8 @@ inline std::string EnvOr(const char* name, const char* fallback) {
             "Prometheus /metrics port (0: pick a free one, -1: disabled).");                  \
   ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),                                \
             "How long in-flight RPCs may finish after SIGTERM.");                             \
+  ABSL_FLAG(absl::Duration, lame_duck, absl::Seconds(1),                                      \
+            "After SIGTERM, how long calls are still served while health says NOT_SERVING."); \
   ABSL_FLAG(int, max_message_bytes, 64 << 20, "Largest gRPC message accepted, in bytes.");    \
   ABSL_FLAG(std::string, otlp_endpoint,                                                       \
             quarry::server::internal::EnvOr("OTEL_EXPORTER_OTLP_ENDPOINT", ""),               \
@@ -52,6 +54,7 @@ inline std::string EnvOr(const char* name, const char* fallback) {
     options.port = absl::GetFlag(FLAGS_port);                                                 \
     options.admin_port = absl::GetFlag(FLAGS_admin_port);                                     \
     options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);                             \
+    options.lame_duck = absl::GetFlag(FLAGS_lame_duck);                                       \
     options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);                       \
     options.otlp_endpoint = absl::GetFlag(FLAGS_otlp_endpoint);                               \
     options.trace_sample_ratio = absl::GetFlag(FLAGS_trace_sample_ratio);                     \
