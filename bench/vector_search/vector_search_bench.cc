@@ -15,6 +15,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/synchronization/mutex.h"
 #include "faiss/IndexHNSW.h"
 #include "services/vector_search/distance.h"
 #include "services/vector_search/hnsw_index.h"
@@ -169,6 +170,9 @@ std::unique_ptr<qv::HnswIndex> BuildIndex(const qv::HnswOptions& options,
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  // As the services do (services/common/server/runtime.cc): Debian's Abseil
+  // leaves Mutex deadlock detection on, a cost the served index does not pay.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   omp_set_num_threads(1);
   const size_t n = absl::GetFlag(FLAGS_n), dim = absl::GetFlag(FLAGS_dim);
   const size_t nq = absl::GetFlag(FLAGS_queries);
