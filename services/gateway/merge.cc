@@ -18,6 +18,16 @@ MergeResult MergeShardAnswers(std::vector<ShardAnswer> answers, int top_k,
   for (const ShardAnswer& answer : answers) {
     ShardReport& report = result.reports.emplace_back();
     report.set_shard(answer.shard);
+    if (answer.status.code() == absl::StatusCode::kNotFound) {
+      // The gateway has already found the collection in PostgreSQL; a shard
+      // answers NOT_FOUND only when it has not seen a document of it yet
+      // (a new collection whose documents all live on other shards). That
+      // shard's share of the answer is empty, not missing.
+      report.set_outcome(ShardOutcome::SHARD_OUTCOME_ANSWERED);
+      report.set_latency_us(answer.latency_us);
+      report.set_message("no documents of this collection on the shard yet");
+      continue;
+    }
     if (!answer.status.ok()) {
       report.set_outcome(answer.status.code() == absl::StatusCode::kDeadlineExceeded
                              ? ShardOutcome::SHARD_OUTCOME_TIMED_OUT

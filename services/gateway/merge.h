@@ -36,7 +36,9 @@ struct MergeResult {
 
 // Merges per-shard top-k lists into the global top-k and applies min_score.
 // A shard whose status is DEADLINE_EXCEEDED is reported as TIMED_OUT, any
-// other failure as FAILED; either makes the result partial. A document id is
+// other failure as FAILED; either makes the result partial. NOT_FOUND (the
+// shard has not seen a document of the collection yet) counts as an empty
+// answer. A document id is
 // kept once even if two shards returned it (mid-resharding), with its best score.
 MergeResult MergeShardAnswers(std::vector<ShardAnswer> answers, int top_k,
                               std::optional<float> min_score);

@@ -61,6 +61,19 @@ TEST(Merge, FailedAndTimedOutShardsAreReportedAndMakeThePartial) {
   EXPECT_EQ(result.reports[2].message(), "connection refused");
 }
 
+// A shard that has no document of a new collection yet does not know it and
+// answers NOT_FOUND: its share is empty, and the answer is complete.
+TEST(Merge, AShardThatHasNotSeenTheCollectionContributesNothingAndIsNotPartial) {
+  ShardAnswer unknown;
+  unknown.shard = 1;
+  unknown.status = absl::NotFoundError("collection_id: 12 not found");
+  MergeResult result = MergeShardAnswers({Answer(0, {{"a", 0.5f}}), unknown}, 5, std::nullopt);
+  EXPECT_EQ(Ids(result), (std::vector<std::string>{"a"}));
+  EXPECT_FALSE(result.partial);
+  ASSERT_EQ(result.reports.size(), 2u);
+  EXPECT_EQ(result.reports[1].outcome(), ShardOutcome::SHARD_OUTCOME_ANSWERED);
+}
+
 TEST(Merge, ADocumentReturnedByTwoShardsAppearsOnceWithItsBestScore) {
   MergeResult result =
       MergeShardAnswers({Answer(0, {{"a", 0.4f}}), Answer(1, {{"a", 0.6f}})}, 10, std::nullopt);
