@@ -23,12 +23,16 @@ using quarry::common::v1::Metric;
 constexpr absl::string_view kJobKinds[] = {"index_documents", "reindex_collection",
                                            "refresh_stats", "purge_deleted"};
 
-// Early-return helpers: the adapters read as a list of steps.
-#define QUARRY_RETURN_IF_ERROR(expr)                          \
-  do {                                                        \
-    if (absl::Status _status = (expr); !_status.ok()) {       \
-      return ToGrpcStatus(_status);                           \
-    }                                                         \
+// Early-return helpers: the adapters read as a list of steps. A commit in
+// doubt (PostgreSQL restarting under it) reaches the client as UNAVAILABLE,
+// gRPC's transient code: upserts, deletes, cancels, revokes and jobs with an
+// idempotency key are safe to retry, and a retried CreateCollection reports
+// ALREADY_EXISTS; UNAVAILABLE's contract warns about the rest.
+#define QUARRY_RETURN_IF_ERROR(expr)                                \
+  do {                                                              \
+    if (absl::Status _status = (expr); !_status.ok()) {             \
+      return ToGrpcStatus(InDoubtAsUnavailable(std::move(_status))); \
+    }                                                               \
   } while (false)
 
 absl::Time Deadline(const grpc::ServerContext& context, absl::Duration fallback) {

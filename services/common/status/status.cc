@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
+
 namespace quarry {
 namespace {
 
@@ -35,6 +37,12 @@ bool IsRetryable(absl::StatusCode code) {
     default:
       return false;
   }
+}
+
+absl::Status InDoubtAsUnavailable(absl::Status status) {
+  if (status.code() != absl::StatusCode::kUnknown) return status;
+  return absl::UnavailableError(absl::StrCat(
+      status.message(), " (the write's outcome is unknown: retry it if it is idempotent)"));
 }
 
 }  // namespace quarry

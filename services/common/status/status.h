@@ -17,6 +17,13 @@ absl::Status FromGrpcStatus(const grpc::Status& status);
 // idempotent): UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED and ABORTED.
 bool IsRetryable(absl::StatusCode code);
 
+// UNKNOWN becomes UNAVAILABLE, the message kept and a retry hint added. The
+// storage layer answers UNKNOWN when the connection died during COMMIT
+// (PostgreSQL restarting): the write may or may not have happened. To a client
+// that is a transient outage, which is what UNAVAILABLE means in gRPC (safe to
+// retry for idempotent calls).
+absl::Status InDoubtAsUnavailable(absl::Status status);
+
 }  // namespace quarry
 
 #endif  // QUARRY_SERVICES_COMMON_STATUS_STATUS_H_

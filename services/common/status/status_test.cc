@@ -1,5 +1,6 @@
 #include "services/common/status/status.h"
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 
 namespace quarry {
@@ -53,6 +54,19 @@ TEST(StatusMapping, NonCanonicalCodesBecomeUnknown) {
   EXPECT_EQ(ToGrpcStatus(odd).error_code(), grpc::StatusCode::UNKNOWN);
   grpc::Status odd_grpc(static_cast<grpc::StatusCode>(99), "odd");
   EXPECT_EQ(FromGrpcStatus(odd_grpc).code(), absl::StatusCode::kUnknown);
+}
+
+TEST(StatusMapping, AnInDoubtWriteIsRetryableAndNothingElseChanges) {
+  const absl::Status in_doubt = absl::UnknownError("Connection lost while committing");
+  const absl::Status out = InDoubtAsUnavailable(in_doubt);
+  EXPECT_EQ(out.code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(absl::StartsWith(out.message(), "Connection lost while committing"));
+  EXPECT_TRUE(IsRetryable(out.code()));
+  for (const Row& row : kTable) {
+    if (row.absl_code == absl::StatusCode::kUnknown) continue;
+    const absl::Status other(row.absl_code, "m");
+    EXPECT_EQ(InDoubtAsUnavailable(other), other);
+  }
 }
 
 TEST(StatusMapping, OnlyTransientCodesAreRetryable) {
