@@ -21,9 +21,12 @@ fi
 output_base="${QUARRY_FUZZ_OUTPUT_BASE:-$HOME/.cache/quarry-fuzz}"
 artifacts="${QUARRY_FUZZ_ARTIFACTS:-${TMPDIR:-/tmp}/quarry-fuzz-artifacts}"
 
+# --symlink_prefix=/: no bazel-bin/bazel-testlogs links. Without it this build
+# re-points the workspace's links at the fuzz output base, and test.sh's
+# summary then counted the fuzz base's (empty) test logs: "0 passed".
 bazel_fuzz() {
   bazel --output_base="$output_base" --max_idle_secs=300 "$1" \
-    --repo_env=CC="$PWD/fuzz/clang14.sh" --config=fuzz "${@:2}"
+    --repo_env=CC="$PWD/fuzz/clang14.sh" --config=fuzz --symlink_prefix=/ "${@:2}"
 }
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/quarry-fuzz.XXXXXX")"

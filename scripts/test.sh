@@ -11,6 +11,9 @@ scripts/setup.sh
 
 status=0
 bazel test //... "$@" || status=$?
+# The test logs of this build, resolved now: the summary must not depend on
+# where the bazel-testlogs link points after other Bazel runs.
+testlogs="$(bazel info "$@" bazel-testlogs 2>/dev/null || echo bazel-testlogs)"
 # Fuzzing (fuzz/README.md): each libFuzzer target for QUARRY_FUZZ_SECONDS
 # (default 20) under ASan/UBSan; any crash, leak or report fails the run.
 # QUARRY_FUZZ_SECONDS=0 skips it.
@@ -19,5 +22,5 @@ if [ "${QUARRY_FUZZ_SECONDS:-20}" != 0 ]; then
 fi
 # Exit code 4: build fine but no test targets; treat as failure, a green run
 # must have run tests.
-python3 scripts/test_summary.py bazel-testlogs || status=$((status == 0 ? 1 : status))
+python3 scripts/test_summary.py "$testlogs" || status=$((status == 0 ? 1 : status))
 exit "$status"
