@@ -3,8 +3,7 @@
 #include "quarry/gateway/v1/collection_service.grpc.pb.h"
 #include "services/common/pg/pool.h"
 #include "services/common/pg/testing/postgres_env.h"
-#include "services/gateway/api_key.h"
-#include "services/gateway/store.h"
+#include "tests/testing/api_keys.h"
 
 namespace quarry::e2e {
 
@@ -57,19 +56,9 @@ std::string E2eSuite::MakeKey(const std::string& tenant, std::vector<std::string
   auto pool = pg::Pool::Create(options);
   EXPECT_TRUE(pool.ok()) << pool.status();
   if (!pool.ok()) return "";
-  const auto key = gateway::GenerateApiKey();
-  auto stored = (*pool)->WithTransaction([&](pqxx::work& txn) -> absl::Status {
-    gateway::store::KeyRecord record;
-    record.id = key.id;
-    record.tenant_id = gateway::store::EnsureTenant(txn, tenant);
-    record.scopes = scopes;
-    record.rate_limit_per_second = rate;
-    record.burst = burst;
-    gateway::store::InsertKey(txn, record, key.hash);
-    return absl::OkStatus();
-  });
-  EXPECT_TRUE(stored.ok()) << stored;
-  return key.secret;
+  auto key = testing::CreateApiKey(**pool, tenant, scopes, rate, burst);
+  EXPECT_TRUE(key.ok()) << key.status();
+  return key.value_or("");
 }
 
 std::unique_ptr<grpc::ClientContext> E2eSuite::Context(const std::string& key,

@@ -21,8 +21,7 @@
 #include "quarry/gateway/v1/search_service.grpc.pb.h"
 #include "quarry/gateway/v1/stats_service.grpc.pb.h"
 #include "services/common/pg/testing/postgres_env.h"
-#include "services/gateway/api_key.h"
-#include "services/gateway/store.h"
+#include "tests/testing/api_keys.h"
 
 namespace quarry::testing {
 namespace {
@@ -433,19 +432,7 @@ absl::StatusOr<std::string> Suite::CreateApiKey(const std::string& tenant,
                                                 const std::vector<std::string>& scopes,
                                                 std::optional<double> rate_per_second,
                                                 std::optional<int> burst) {
-  const auto key = gateway::GenerateApiKey();
-  absl::Status stored = pool_->WithTransaction([&](pqxx::work& txn) -> absl::Status {
-    gateway::store::KeyRecord record;
-    record.id = key.id;
-    record.tenant_id = gateway::store::EnsureTenant(txn, tenant);
-    record.scopes = scopes;
-    record.rate_limit_per_second = rate_per_second;
-    record.burst = burst;
-    gateway::store::InsertKey(txn, record, key.hash);
-    return absl::OkStatus();
-  });
-  if (!stored.ok()) return stored;
-  return key.secret;
+  return testing::CreateApiKey(*pool_, tenant, scopes, rate_per_second, burst);
 }
 
 absl::Status Suite::CreateCollection(const std::string& key, const std::string& name) {
