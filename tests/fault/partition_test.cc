@@ -133,10 +133,9 @@ grpc::Status FullSearch(v1::SearchService::Stub& search, const std::string& key,
 
 TEST(PartitionTest, GatewayLosesOneShardForTenSecondsAndItCatchesUpAfter) {
   auto ns = NetNamespace::Create(100 + getpid() % 100);
-  if (absl::IsFailedPrecondition(ns.status())) {
-    GTEST_SKIP() << "network namespaces not permitted here: " << ns.status().message();
-  }
-  ASSERT_TRUE(ns.ok()) << ns.status();
+  // No skip: CI runs as root with iproute2 (scripts/setup.sh), so a namespace
+  // that cannot be made is a failure to see, not a test to pass over.
+  ASSERT_TRUE(ns.ok()) << "network namespace: " << ns.status();
   // The replica inside reaches PostgreSQL through the pair, like the gateway.
   ASSERT_TRUE(pg::TestPostgres()
                   .ListenAlsoOn((*ns)->host_address(), (*ns)->inside_address() + "/32")

@@ -20,8 +20,8 @@ namespace quarry::testing {
 // Addresses come from 10.213.<subnet>.0/30: the host end is .1, the inside end
 // .2. An "unreachable" route for the /30 makes sure that, with the link down,
 // nothing addressed to the inside end leaves the machine by the default route. Needs CAP_NET_ADMIN (root) and the `ip` tool; Create() returns
-// FAILED_PRECONDITION with the reason when either is missing, so a test can
-// skip instead of failing in a sandbox that forbids it.
+// FAILED_PRECONDITION with the reason when either is missing (the tests fail
+// on it: CI runs as root with iproute2).
 //
 // The destructor deletes the pair and the namespace. Processes started inside
 // should be stopped first: a namespace lives on while a process is in it.

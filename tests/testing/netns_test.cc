@@ -46,8 +46,7 @@ bool ConnectFromInside(const NetNamespace& ns, const std::string& host, int port
 
 TEST(NetNamespaceTest, LinksTheNamespaceToTheHostAndCutsTheLink) {
   auto ns = NetNamespace::Create(250);
-  if (absl::IsFailedPrecondition(ns.status())) GTEST_SKIP() << ns.status().message();
-  ASSERT_TRUE(ns.ok()) << ns.status();
+  ASSERT_TRUE(ns.ok()) << ns.status();  // CI runs as root with iproute2: no skip.
   EXPECT_TRUE(absl::StartsWith((*ns)->host_address(), "10.213."));
 
   // Inside: loopback and the inside end, nothing of the host's.
