@@ -268,3 +268,79 @@ TEST_F(VectorSearchBinaryTest, BadRequestsNameTheField) {
 
 }  // namespace
 }  // namespace quarry
+
+namespace quarry {
+namespace {
+
+TEST_F(VectorSearchBinaryTest, ABatchAnswersEachQueryAsSearchShardDoes) {
+  const int64_t seq = Upsert(0, 200);
+  auto replica = StartReplica("vs-batch", 0, 1, false);
+  ASSERT_TRUE(replica);
+  WaitWatermark(*replica, seq);
+  auto stub = ShardService::NewStub(replica->NewChannel());
+  auto batch = [&](const quarry::search::v1::SearchShardBatchRequest& request,
+                   quarry::search::v1::SearchShardBatchResponse* response) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return stub->SearchShardBatch(&context, request, response);
+  };
+
+  // Graph and exact queries, different k, and one on a collection the replica
+  // has never seen (no hits, where SearchShard says NOT_FOUND).
+  quarry::search::v1::SearchShardBatchRequest request;
+  std::vector<SearchShardResponse> singles;
+  for (int q = 0; q < 12; ++q) {
+    SearchShardResponse single;
+    const bool exact = q % 2 == 0;
+    const int k = 1 + q;
+    ASSERT_TRUE(Search(*replica, Vector(q * 7), k, &single, exact).ok());
+    singles.push_back(single);
+    SearchShardRequest* query = request.add_queries();
+    query->set_collection_id(collection_.id);
+    query->set_k(k);
+    query->set_exact(exact);
+    for (float x : Vector(q * 7)) query->mutable_vector()->add_values(x);
+  }
+  *request.add_queries() = request.queries(0);
+  request.mutable_queries(12)->set_collection_id(999999);
+  quarry::search::v1::SearchShardBatchResponse response;
+  grpc::Status status = batch(request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.results_size(), 13);
+  for (int q = 0; q < 12; ++q) {
+    ASSERT_EQ(response.results(q).hits_size(), singles[q].hits_size()) << q;
+    EXPECT_EQ(response.results(q).hits_size(), q + 1);
+    for (int h = 0; h < singles[q].hits_size(); ++h) {
+      EXPECT_EQ(response.results(q).hits(h).id(), singles[q].hits(h).id()) << q << "/" << h;
+      EXPECT_FLOAT_EQ(response.results(q).hits(h).score(), singles[q].hits(h).score());
+    }
+    EXPECT_EQ(response.results(q).exact_used(), singles[q].exact_used());
+  }
+  EXPECT_EQ(response.results(12).hits_size(), 0);
+  EXPECT_GE(response.results(12).watermark(), seq);
+
+  // A bad query fails the batch and is named; so do an empty and an oversize batch.
+  auto bad = request;
+  bad.mutable_queries(3)->set_k(0);
+  status = batch(bad, &response);
+  EXPECT_EQ(status.error_code(), grpc::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StartsWith(status.error_message(), "queries[3].k:")) << status.error_message();
+  bad = request;
+  bad.mutable_queries(5)->mutable_vector()->set_values(2, std::nanf(""));
+  status = batch(bad, &response);
+  EXPECT_EQ(status.error_code(), grpc::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StartsWith(status.error_message(), "queries[5].vector.values[2]"))
+      << status.error_message();
+  status = batch(quarry::search::v1::SearchShardBatchRequest(), &response);
+  EXPECT_EQ(status.error_code(), grpc::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StartsWith(status.error_message(), "queries: must hold 1 to 64"))
+      << status.error_message();
+  bad = request;
+  while (bad.queries_size() <= 64) *bad.add_queries() = request.queries(0);
+  status = batch(bad, &response);
+  EXPECT_EQ(status.error_code(), grpc::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StrContains(status.error_message(), "got 65")) << status.error_message();
+}
+
+}  // namespace
+}  // namespace quarry

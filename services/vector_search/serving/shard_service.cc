@@ -44,21 +44,55 @@ ShardServiceImpl::ShardServiceImpl(const ShardState& state, ShardInfo info,
 grpc::Status ShardServiceImpl::SearchShard(grpc::ServerContext* context,
                                            const SearchShardRequest* request,
                                            SearchShardResponse* response) {
-  auto dimension = state_.Dimension(request->collection_id());
-  if (!dimension.ok()) return ToGrpcStatus(dimension.status());
-  if (absl::Status status = ValidateSearchShard(*request, *dimension); !status.ok()) {
-    return ToGrpcStatus(status);
+  return ToGrpcStatus(Search(*request, response));
+}
+
+grpc::Status ShardServiceImpl::SearchShardBatch(
+    grpc::ServerContext* context, const quarry::search::v1::SearchShardBatchRequest* request,
+    quarry::search::v1::SearchShardBatchResponse* response) {
+  if (request->queries_size() < 1 || request->queries_size() > kMaxBatchQueries) {
+    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+        "queries: must hold 1 to ", kMaxBatchQueries, " searches, got ",
+        request->queries_size())));
+  }
+  for (int i = 0; i < request->queries_size(); ++i) {
+    SearchShardResponse* result = response->add_results();
+    absl::Status status = Search(request->queries(i), result);
+    if (absl::IsNotFound(status)) {
+      // A collection this replica holds nothing of (yet): no hits, as the
+      // gateway reads SearchShard's NOT_FOUND; one such query must not fail
+      // the others.
+      result->Clear();
+      result->set_shard(info_.shard_index);
+      result->set_watermark(state_.watermark());
+      continue;
+    }
+    if (!status.ok()) {
+      // "queries[2].k: must be in ...": the whole batch fails, naming the query.
+      return ToGrpcStatus(
+          absl::Status(status.code(), absl::StrCat("queries[", i, "].", status.message())));
+    }
+  }
+  return grpc::Status::OK;
+}
+
+absl::Status ShardServiceImpl::Search(const SearchShardRequest& request,
+                                      SearchShardResponse* response) {
+  auto dimension = state_.Dimension(request.collection_id());
+  if (!dimension.ok()) return dimension.status();
+  if (absl::Status status = ValidateSearchShard(request, *dimension); !status.ok()) {
+    return status;
   }
   SearchRequest search;
-  search.query.assign(request->vector().values().begin(), request->vector().values().end());
-  search.k = request->k();
-  search.filter = FilterFromProto(request->filter());
-  search.effort = request->effort();
-  search.exact = request->exact();
-  if (request->has_min_score()) search.min_score = request->min_score();
+  search.query.assign(request.vector().values().begin(), request.vector().values().end());
+  search.k = request.k();
+  search.filter = FilterFromProto(request.filter());
+  search.effort = request.effort();
+  search.exact = request.exact();
+  if (request.has_min_score()) search.min_score = request.min_score();
   const absl::Time start = absl::Now();
-  auto result = state_.Search(request->collection_id(), search);
-  if (!result.ok()) return ToGrpcStatus(result.status());
+  auto result = state_.Search(request.collection_id(), search);
+  if (!result.ok()) return result.status();
   if (metrics_ != nullptr) {
     metrics_
         ->Histogram("quarry_vector_search_seconds", "Time to search one shard's index.",
@@ -74,7 +108,7 @@ grpc::Status ShardServiceImpl::SearchShard(grpc::ServerContext* context,
   response->set_shard(info_.shard_index);
   response->set_watermark(result->watermark);
   response->set_exact_used(result->exact_used);
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
 grpc::Status ShardServiceImpl::GetShardStatus(

@@ -28,6 +28,9 @@ class ShardServiceImpl final : public quarry::search::v1::ShardService::Service 
   grpc::Status SearchShard(grpc::ServerContext* context,
                            const quarry::search::v1::SearchShardRequest* request,
                            quarry::search::v1::SearchShardResponse* response) override;
+  grpc::Status SearchShardBatch(grpc::ServerContext* context,
+                                const quarry::search::v1::SearchShardBatchRequest* request,
+                                quarry::search::v1::SearchShardBatchResponse* response) override;
   grpc::Status GetShardStatus(grpc::ServerContext* context,
                               const quarry::search::v1::GetShardStatusRequest* request,
                               quarry::search::v1::GetShardStatusResponse* response) override;
@@ -36,10 +39,17 @@ class ShardServiceImpl final : public quarry::search::v1::ShardService::Service 
                                 quarry::search::v1::WaitForWatermarkResponse* response) override;
 
  private:
+  // One search: validation, the index, the latency histogram.
+  absl::Status Search(const quarry::search::v1::SearchShardRequest& request,
+                      quarry::search::v1::SearchShardResponse* response);
+
   const ShardState& state_;
   const ShardInfo info_;
   telemetry::Metrics* const metrics_;
 };
+
+// Queries in one SearchShardBatch call.
+inline constexpr int kMaxBatchQueries = 64;
 
 // Validates a search request against the collection's dimension: k in
 // [1, 1000], effort 0 or in [k, 4096], a non-empty finite vector of the right
