@@ -368,73 +368,72 @@ grpc::Status DocumentServiceImpl::DeleteDocuments(grpc::ServerContext* context,
 
 // --------------------------------------------------------------------- search
 
-grpc::Status SearchServiceImpl::Search(grpc::ServerContext* context,
-                                       const v1::SearchRequest* request,
-                                       v1::SearchResponse* response) {
-  auto caller = core_.gate->Admit(*context, Scope::kRead);
-  QUARRY_RETURN_IF_ERROR(caller.status());
-  QUARRY_RETURN_IF_ERROR(ValidateSearch(*request));
-  absl::StatusOr<store::CollectionRecord> collection;
-  if (auto cached = core_.collection_cache->Get((*caller)->tenant_id, request->collection())) {
-    collection = *std::move(cached);
+absl::StatusOr<SearchServiceImpl::Prepared> SearchServiceImpl::Prepare(
+    int64_t tenant_id, const v1::SearchRequest& request) {
+  if (absl::Status status = ValidateSearch(request); !status.ok()) return status;
+  Prepared prepared;
+  if (auto cached = core_.collection_cache->Get(tenant_id, request.collection())) {
+    prepared.collection = *std::move(cached);
   } else {
-    collection = FindCollection(*core_.pool, (*caller)->tenant_id, request->collection());
-    QUARRY_RETURN_IF_ERROR(collection.status());
-    core_.collection_cache->Put(*collection);
+    auto collection = FindCollection(*core_.pool, tenant_id, request.collection());
+    if (!collection.ok()) return collection.status();
+    prepared.collection = *std::move(collection);
+    core_.collection_cache->Put(prepared.collection);
   }
-  const absl::Time deadline = Deadline(*context, core_.options.default_deadline);
-
-  quarry::search::v1::SearchShardRequest shard_request;
-  shard_request.set_collection_id(collection->id);
-  if (request->has_vector()) {
-    QUARRY_RETURN_IF_ERROR(ValidateVector("vector", request->vector(), collection->dimension));
-    *shard_request.mutable_vector() = request->vector();
+  quarry::search::v1::SearchShardRequest& shard_request = prepared.shard_request;
+  shard_request.set_collection_id(prepared.collection.id);
+  if (request.has_vector()) {
+    if (absl::Status status =
+            ValidateVector("vector", request.vector(), prepared.collection.dimension);
+        !status.ok()) {
+      return status;
+    }
+    *shard_request.mutable_vector() = request.vector();
   } else {
     // Recent query texts skip the embedding call.
-    const std::string key = absl::StrCat(collection->model, "\n", request->text());
-    std::optional<std::vector<float>> vector = core_.query_cache->Get(key);
-    if (!vector.has_value()) {
-      const absl::Time start = absl::Now();
-      auto embedded = core_.embedder->Embed(collection->model, collection->dimension,
-                                            {request->text()}, deadline - absl::Now());
-      QUARRY_RETURN_IF_ERROR(embedded.status());
-      vector = std::move((*embedded)[0]);
-      core_.query_cache->Put(key, *vector);
-      response->set_embed_latency_us(
-          static_cast<uint32_t>(absl::ToInt64Microseconds(absl::Now() - start)));
+    std::string key = absl::StrCat(prepared.collection.model, "\n", request.text());
+    if (std::optional<std::vector<float>> vector = core_.query_cache->Get(key)) {
+      shard_request.mutable_vector()->mutable_values()->Add(vector->begin(), vector->end());
+    } else {
+      prepared.embed_key = std::move(key);
     }
-    shard_request.mutable_vector()->mutable_values()->Add(vector->begin(), vector->end());
   }
-  const int top_k = EffectiveTopK(*request);
-  shard_request.set_k(top_k);
-  *shard_request.mutable_filter() = request->filter();
-  shard_request.set_effort(request->effort());
-  shard_request.set_exact(request->exact());
-  if (request->has_min_score()) shard_request.set_min_score(request->min_score());
+  prepared.top_k = EffectiveTopK(request);
+  shard_request.set_k(prepared.top_k);
+  *shard_request.mutable_filter() = request.filter();
+  shard_request.set_effort(request.effort());
+  shard_request.set_exact(request.exact());
+  if (request.has_min_score()) shard_request.set_min_score(request.min_score());
+  return prepared;
+}
 
-  MergeResult merged = MergeShardAnswers(core_.shards->Search(shard_request, deadline), top_k,
-                                         request->has_min_score()
-                                             ? std::optional<float>(request->min_score())
+absl::Status SearchServiceImpl::Respond(const v1::SearchRequest& request,
+                                        const Prepared& prepared,
+                                        std::vector<ShardAnswer> answers,
+                                        v1::SearchResponse* response) {
+  MergeResult merged = MergeShardAnswers(std::move(answers), prepared.top_k,
+                                         request.has_min_score()
+                                             ? std::optional<float>(request.min_score())
                                              : std::nullopt);
-  if (merged.partial && request->require_all_shards()) {
+  if (merged.partial && request.require_all_shards()) {
     for (const auto& report : merged.reports) {
       if (report.outcome() != v1::SHARD_OUTCOME_ANSWERED) {
-        return ToGrpcStatus(absl::UnavailableError(absl::StrCat(
-            "shard ", report.shard(), " did not answer (require_all_shards): ",
-            report.message())));
+        return absl::UnavailableError(absl::StrCat("shard ", report.shard(),
+                                                   " did not answer (require_all_shards): ",
+                                                   report.message()));
       }
     }
   }
-  const bool want_payload = request->include_text() || request->include_metadata();
+  const bool want_payload = request.include_text() || request.include_metadata();
   std::map<std::string, v1::Document> payloads;
   if (want_payload && !merged.hits.empty()) {
     std::vector<std::string> ids;
     for (const auto& hit : merged.hits) ids.push_back(hit.id);
     auto docs = core_.pool->WithTransaction(
         [&](pqxx::work& txn) -> absl::StatusOr<std::vector<v1::Document>> {
-          return store::GetDocuments(txn, collection->id, ids);
+          return store::GetDocuments(txn, prepared.collection.id, ids);
         });
-    QUARRY_RETURN_IF_ERROR(docs.status());
+    if (!docs.ok()) return docs.status();
     for (auto& doc : *docs) payloads[doc.id()] = std::move(doc);
   }
   for (const auto& hit : merged.hits) {
@@ -446,8 +445,8 @@ grpc::Status SearchServiceImpl::Search(grpc::ServerContext* context,
     out->set_score(hit.score);
     out->set_shard(hit.shard);
     if (payload != payloads.end()) {
-      if (request->include_text()) out->set_text(payload->second.text());
-      if (request->include_metadata()) {
+      if (request.include_text()) out->set_text(payload->second.text());
+      if (request.include_metadata()) {
         *out->mutable_metadata() = payload->second.metadata();
         *out->mutable_tags() = payload->second.tags();
       }
@@ -455,6 +454,103 @@ grpc::Status SearchServiceImpl::Search(grpc::ServerContext* context,
   }
   for (auto& report : merged.reports) *response->add_shards() = std::move(report);
   response->set_partial(merged.partial);
+  return absl::OkStatus();
+}
+
+grpc::Status SearchServiceImpl::Search(grpc::ServerContext* context,
+                                       const v1::SearchRequest* request,
+                                       v1::SearchResponse* response) {
+  auto caller = core_.gate->Admit(*context, Scope::kRead);
+  QUARRY_RETURN_IF_ERROR(caller.status());
+  auto prepared = Prepare((*caller)->tenant_id, *request);
+  QUARRY_RETURN_IF_ERROR(prepared.status());
+  const absl::Time deadline = Deadline(*context, core_.options.default_deadline);
+  if (prepared->embed_key.has_value()) {
+    const absl::Time start = absl::Now();
+    auto embedded = core_.embedder->Embed(prepared->collection.model,
+                                          prepared->collection.dimension, {request->text()},
+                                          deadline - absl::Now());
+    QUARRY_RETURN_IF_ERROR(embedded.status());
+    std::vector<float>& vector = (*embedded)[0];
+    core_.query_cache->Put(*prepared->embed_key, vector);
+    prepared->shard_request.mutable_vector()->mutable_values()->Add(vector.begin(), vector.end());
+    response->set_embed_latency_us(
+        static_cast<uint32_t>(absl::ToInt64Microseconds(absl::Now() - start)));
+  }
+  QUARRY_RETURN_IF_ERROR(Respond(*request, *prepared,
+                                 core_.shards->Search(prepared->shard_request, deadline),
+                                 response));
+  return grpc::Status::OK;
+}
+
+grpc::Status SearchServiceImpl::SearchBatch(grpc::ServerContext* context,
+                                            const v1::SearchBatchRequest* request,
+                                            v1::SearchBatchResponse* response) {
+  auto caller = core_.gate->Admit(*context, Scope::kRead);
+  QUARRY_RETURN_IF_ERROR(caller.status());
+  const int n = request->queries_size();
+  if (n < 1 || n > kMaxBatchQueries) {
+    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+        "queries: must hold 1 to ", kMaxBatchQueries, " searches, got ", n)));
+  }
+  // A failure names the query it belongs to: "queries[2].top_k: ..." where
+  // the message starts with a field (bad input, unknown collection),
+  // "queries[2]: shard 1 did not answer ..." otherwise.
+  auto named = [](int i, const absl::Status& status) {
+    const bool field = absl::IsInvalidArgument(status) || absl::IsNotFound(status);
+    return absl::Status(status.code(),
+                        absl::StrCat("queries[", i, field ? "]." : "]: ", status.message()));
+  };
+  std::vector<Prepared> prepared;
+  int hits = 0;
+  for (int i = 0; i < n; ++i) {
+    auto one = Prepare((*caller)->tenant_id, request->queries(i));
+    QUARRY_RETURN_IF_ERROR(one.ok() ? absl::OkStatus() : named(i, one.status()));
+    hits += one->top_k;
+    prepared.push_back(*std::move(one));
+  }
+  // A batch returns no more hits than one Search may.
+  if (hits > kMaxTopK) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("queries: the top_k of all queries add up to ", hits, ", at most ",
+                     kMaxTopK, " (0 counts as ", kDefaultTopK, ")")));
+  }
+  const absl::Time deadline = Deadline(*context, core_.options.default_deadline);
+  response->mutable_results()->Reserve(n);
+  for (int i = 0; i < n; ++i) response->add_results();
+
+  // Texts not in the query cache: one embedding call per model.
+  std::map<std::pair<std::string, int>, std::vector<int>> to_embed;
+  for (int i = 0; i < n; ++i) {
+    if (prepared[i].embed_key.has_value()) {
+      to_embed[{prepared[i].collection.model, prepared[i].collection.dimension}].push_back(i);
+    }
+  }
+  for (const auto& [model, queries] : to_embed) {
+    std::vector<std::string> texts;
+    for (int i : queries) texts.push_back(request->queries(i).text());
+    const absl::Time start = absl::Now();
+    auto embedded =
+        core_.embedder->Embed(model.first, model.second, texts, deadline - absl::Now());
+    QUARRY_RETURN_IF_ERROR(embedded.ok() ? absl::OkStatus() : named(queries[0], embedded.status()));
+    const auto latency_us = static_cast<uint32_t>(absl::ToInt64Microseconds(absl::Now() - start));
+    for (size_t j = 0; j < queries.size(); ++j) {
+      Prepared& one = prepared[queries[j]];
+      const std::vector<float>& vector = (*embedded)[j];
+      core_.query_cache->Put(*one.embed_key, vector);
+      one.shard_request.mutable_vector()->mutable_values()->Add(vector.begin(), vector.end());
+      response->mutable_results(queries[j])->set_embed_latency_us(latency_us);
+    }
+  }
+
+  quarry::search::v1::SearchShardBatchRequest shard_batch;
+  for (const Prepared& one : prepared) *shard_batch.add_queries() = one.shard_request;
+  std::vector<std::vector<ShardAnswer>> answers = core_.shards->SearchBatch(shard_batch, deadline);
+  for (int i = 0; i < n; ++i) {
+    absl::Status status = Respond(request->queries(i), prepared[i], std::move(answers[i]),
+                                  response->mutable_results(i));
+    QUARRY_RETURN_IF_ERROR(status.ok() ? status : named(i, status));
+  }
   return grpc::Status::OK;
 }
 

@@ -2,6 +2,7 @@
 #define QUARRY_SERVICES_GATEWAY_GATEWAY_SERVICE_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -102,8 +103,28 @@ class SearchServiceImpl final : public quarry::gateway::v1::SearchService::Servi
   explicit SearchServiceImpl(GatewayCore core) : core_(core) {}
   grpc::Status Search(grpc::ServerContext*, const v1::SearchRequest*,
                       v1::SearchResponse*) override;
+  // Counts as one call against the key's rate limit, as an upsert of many
+  // documents does.
+  grpc::Status SearchBatch(grpc::ServerContext*, const v1::SearchBatchRequest*,
+                           v1::SearchBatchResponse*) override;
 
  private:
+  // A validated query on its way to the shards.
+  struct Prepared {
+    store::CollectionRecord collection;
+    quarry::search::v1::SearchShardRequest shard_request;  // vector empty until embedded
+    int top_k = 0;
+    // Text queries whose vector was not cached: the query cache's key.
+    std::optional<std::string> embed_key;
+  };
+
+  // Validation, the collection, and the query vector when it is given or
+  // cached.
+  absl::StatusOr<Prepared> Prepare(int64_t tenant_id, const v1::SearchRequest& request);
+  // Merges the shards' answers and fetches payloads into `response`.
+  absl::Status Respond(const v1::SearchRequest& request, const Prepared& prepared,
+                       std::vector<ShardAnswer> answers, v1::SearchResponse* response);
+
   GatewayCore core_;
 };
 

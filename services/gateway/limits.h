@@ -23,6 +23,7 @@ inline constexpr int kMaxFilterMetadataEntries = 16;
 inline constexpr int kDefaultTopK = 10;
 inline constexpr int kMaxTopK = 1000;
 inline constexpr int kMaxEffort = 4096;
+inline constexpr int kMaxBatchQueries = 64;
 inline constexpr int kDefaultPageSize = 50;
 inline constexpr int kMaxPageSize = 1000;
 inline constexpr size_t kMaxPayloadBytes = 64 * 1024;

@@ -85,6 +85,56 @@ std::vector<ShardAnswer> ShardFanout::Search(const quarry::search::v1::SearchSha
   return answers;
 }
 
+std::vector<std::vector<ShardAnswer>> ShardFanout::SearchBatch(
+    const quarry::search::v1::SearchShardBatchRequest& request, absl::Time deadline) {
+  const size_t n = stubs_.size();
+  struct Call {
+    grpc::ClientContext context;
+    quarry::search::v1::SearchShardBatchResponse response;
+    absl::Status status;
+    absl::Time start;
+    uint32_t latency_us = 0;
+  };
+  std::vector<Call> calls(n);
+  Pending pending;
+  {
+    absl::MutexLock lock(&pending.mu);
+    pending.remaining = static_cast<int>(n);
+  }
+  const absl::Time shard_deadline = ShardCallDeadline(absl::Now(), deadline);
+  for (size_t i = 0; i < n; ++i) {
+    Call& call = calls[i];
+    call.context.set_deadline(Chrono(shard_deadline));
+    call.start = absl::Now();
+    stubs_[i]->async()->SearchShardBatch(&call.context, &request, &call.response,
+                                         [&call, &pending](grpc::Status status) {
+                                           call.status = FromGrpcStatus(status);
+                                           call.latency_us = static_cast<uint32_t>(
+                                               absl::ToInt64Microseconds(absl::Now() - call.start));
+                                           pending.Done();
+                                         });
+  }
+  pending.Wait();
+  const int queries = request.queries_size();
+  std::vector<std::vector<ShardAnswer>> answers(queries, std::vector<ShardAnswer>(n));
+  for (size_t i = 0; i < n; ++i) {
+    Call& call = calls[i];
+    if (call.status.ok() && call.response.results_size() != queries) {
+      call.status = absl::InternalError(absl::StrCat("shard ", i, " answered ",
+                                                     call.response.results_size(), " of ",
+                                                     queries, " queries"));
+    }
+    for (int q = 0; q < queries; ++q) {
+      ShardAnswer& answer = answers[q][i];
+      answer.shard = static_cast<uint32_t>(i);
+      answer.status = call.status;
+      answer.latency_us = call.latency_us;
+      if (call.status.ok()) answer.response = std::move(*call.response.mutable_results(q));
+    }
+  }
+  return answers;
+}
+
 absl::Status ShardFanout::WaitForWatermark(int64_t sequence, absl::Time deadline) {
   const size_t n = stubs_.size();
   std::vector<grpc::ClientContext> contexts(n);

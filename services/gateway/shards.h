@@ -41,6 +41,12 @@ class ShardFanout {
   std::vector<ShardAnswer> Search(const quarry::search::v1::SearchShardRequest& request,
                                   absl::Time deadline);
 
+  // As Search, for several queries: one SearchShardBatch call per shard.
+  // Returns, per query in request order, one answer per shard; a shard whose
+  // batch call failed gives every query the same failure.
+  std::vector<std::vector<ShardAnswer>> SearchBatch(
+      const quarry::search::v1::SearchShardBatchRequest& request, absl::Time deadline);
+
   // Waits until every shard's watermark reaches `sequence` (read-your-writes).
   // DEADLINE_EXCEEDED at the deadline; UNAVAILABLE naming a shard that failed.
   absl::Status WaitForWatermark(int64_t sequence, absl::Time deadline);

@@ -46,6 +46,19 @@ class FakeShard final : public quarry::search::v1::ShardService::Service {
     hit->set_score(0.5f);
     return grpc::Status::OK;
   }
+  // Each query gets one hit named after its k ("doc-k3"), or the call stalls.
+  grpc::Status SearchShardBatch(grpc::ServerContext* context,
+                                const quarry::search::v1::SearchShardBatchRequest* request,
+                                quarry::search::v1::SearchShardBatchResponse* response) override {
+    for (const SearchShardRequest& query : request->queries()) {
+      SearchShardResponse single;
+      grpc::Status status = SearchShard(context, &query, &single);
+      if (!status.ok()) return status;
+      single.mutable_hits(0)->set_id(absl::StrCat("doc-k", query.k()));
+      *response->add_results() = std::move(single);
+    }
+    return grpc::Status::OK;
+  }
   void Release() { released_.Notify(); }
 
  private:
@@ -90,6 +103,28 @@ TEST(ShardFanoutTest, AShardThatDoesNotAnswerTimesOutBeforeTheCallerDeadline) {
   ASSERT_EQ(answers[0].response.hits_size(), 1);
   EXPECT_EQ(answers[0].response.hits(0).id(), "doc-1");
   EXPECT_EQ(answers[1].status.code(), absl::StatusCode::kDeadlineExceeded) << answers[1].status;
+}
+
+TEST(ShardFanoutTest, ABatchGivesEachQueryEveryShardsAnswerOrItsFailure) {
+  Shard answering(true);
+  Shard stalled(false);
+  ShardFanout fanout({answering.Channel(), stalled.Channel()});
+  quarry::search::v1::SearchShardBatchRequest request;
+  for (int k = 1; k <= 3; ++k) request.add_queries()->set_k(k);
+  const absl::Time deadline = absl::Now() + absl::Seconds(1);
+  std::vector<std::vector<ShardAnswer>> answers = fanout.SearchBatch(request, deadline);
+  EXPECT_LT(absl::Now(), deadline);
+  ASSERT_EQ(answers.size(), 3u);
+  for (int q = 0; q < 3; ++q) {
+    ASSERT_EQ(answers[q].size(), 2u);
+    EXPECT_EQ(answers[q][0].shard, 0u);
+    EXPECT_TRUE(answers[q][0].status.ok()) << answers[q][0].status;
+    ASSERT_EQ(answers[q][0].response.hits_size(), 1);
+    EXPECT_EQ(answers[q][0].response.hits(0).id(), absl::StrCat("doc-k", q + 1));
+    EXPECT_EQ(answers[q][1].shard, 1u);
+    EXPECT_EQ(answers[q][1].status.code(), absl::StatusCode::kDeadlineExceeded)
+        << answers[q][1].status;
+  }
 }
 
 }  // namespace

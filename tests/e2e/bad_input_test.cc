@@ -156,6 +156,18 @@ TEST_F(BadInputTest, EveryMalformedRequestGetsItsExactCodeAndNamesTheField) {
     SearchResponse out;
     return search->Search(Context(k).get(), r, &out);
   };
+  // Three good queries, then `edit`.
+  auto batch_with = [&](std::function<void(SearchBatchRequest&)> edit) {
+    SearchBatchRequest r;
+    for (int i = 0; i < 3; ++i) {
+      SearchRequest* q = r.add_queries();
+      q->set_collection("rules");
+      q->set_text(absl::StrCat("query ", i));
+    }
+    edit(r);
+    SearchBatchResponse out;
+    return search->SearchBatch(Context(k).get(), r, &out);
+  };
   auto vector_of = [](int n, float value) {
     quarry::common::v1::Vector v;
     for (int i = 0; i < n; ++i) v.add_values(value);
@@ -597,6 +609,38 @@ TEST_F(BadInputTest, EveryMalformedRequestGetsItsExactCodeAndNamesTheField) {
       (*r.mutable_filter()->mutable_metadata_equals())["k"] = std::string(1025, 'v');
     });
   });
+
+  // ---------------------------------------------------------------- SearchBatch
+  add("empty batch", "queries", kInvalid,
+      [&] { return batch_with([](auto& r) { r.clear_queries(); }); });
+  add("65 queries", "queries", kInvalid, [&] {
+    return batch_with([](auto& r) {
+      while (r.queries_size() < 65) *r.add_queries() = r.queries(0);
+    });
+  });
+  add("batch top_k over 1000 in all", "queries", kInvalid, [&] {
+    return batch_with([](auto& r) {
+      r.mutable_queries(0)->set_top_k(600);
+      r.mutable_queries(2)->set_top_k(401);
+    });
+  });
+  add("batch query top_k", "queries[1].top_k", kInvalid,
+      [&] { return batch_with([](auto& r) { r.mutable_queries(1)->set_top_k(5000); }); });
+  add("batch query without a query", "queries[2].query", kInvalid,
+      [&] { return batch_with([](auto& r) { r.mutable_queries(2)->clear_text(); }); });
+  add("batch query NaN", "queries[2].vector.values[0]", kInvalid, [&] {
+    return batch_with(
+        [&](auto& r) { *r.mutable_queries(2)->mutable_vector() = vector_of(384, kNaN); });
+  });
+  add("batch query vector dimension", "queries[0].vector", kInvalid, [&] {
+    return batch_with([&](auto& r) { *r.mutable_queries(0)->mutable_vector() = vector_of(3, 1); });
+  });
+  add("batch query text with NUL", "queries[1].text", kInvalid,
+      [&] { return batch_with([&](auto& r) { r.mutable_queries(1)->set_text(with_nul); }); });
+  add("batch query text bad UTF-8", "queries[].text", kInvalid,
+      [&] { return batch_with([&](auto& r) { r.mutable_queries(1)->set_text("\xff"); }); });
+  not_found("batch query unknown collection", "queries[1].collection \"no-such\"",
+            [&] { return batch_with([](auto& r) { r.mutable_queries(1)->set_collection("no-such"); }); });
 
   // ------------------------------------------------------------------ SubmitJob
   for (std::string kind : {std::string(), std::string("mine_coins"), std::string("\xff\xfe"),

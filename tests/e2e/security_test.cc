@@ -236,6 +236,14 @@ TEST_F(SecurityTest, NoIntruderReadsOrChangesAnotherTenantsDataThroughAnyRpc) {
          SearchResponse out;
          return search_->Search(c().get(), r, &out);
        }},
+      {"SearchBatch", Needs::kRead, false, [&](const MakeContext& c) {
+         SearchBatchRequest r;
+         SearchRequest* q = r.add_queries();
+         q->set_collection("isolated");
+         q->set_text("only the victim");
+         SearchBatchResponse out;
+         return search_->SearchBatch(c().get(), r, &out);
+       }},
       {"SubmitJob", Needs::kWrite, false, [&](const MakeContext& c) {
          SubmitJobRequest r;
          r.set_kind("reindex_collection");
@@ -314,7 +322,7 @@ TEST_F(SecurityTest, NoIntruderReadsOrChangesAnotherTenantsDataThroughAnyRpc) {
          return admin_->RevokeApiKey(c().get(), r, &out);
        }},
   };
-  ASSERT_EQ(rpcs.size(), 19u);
+  ASSERT_EQ(rpcs.size(), 20u);
 
   // A key of the victim's, revoked through the API: past the gateway's key
   // cache TTL (200 ms here) it is refused like any unknown key.

@@ -125,6 +125,55 @@ TEST_F(SuiteTest, IngestedDocumentsFindThemselvesAndFiltersAndMinScoreApply) {
   ASSERT_TRUE(search->Search(Context(*admin_key_).get(), by_vector, &by_vector_response).ok());
   EXPECT_EQ(by_vector_response.hits_size(), 10);
   EXPECT_EQ(by_vector_response.shards_size(), 2);
+
+  // SearchBatch answers each query as Search does: texts seen before (cached)
+  // and new ones (embedded in one call), a filter, min_score, a vector.
+  SearchBatchRequest batch;
+  for (size_t i = 0; i < 6; ++i) {
+    SearchRequest* query = batch.add_queries();
+    query->set_collection("debian");
+    query->set_text(corpus[i % 2 == 0 ? i * 19 : 900 + i].second);
+    query->set_top_k(5);
+    query->set_include_text(i % 3 == 0);
+  }
+  *batch.add_queries() = filtered;
+  *batch.add_queries() = strict;
+  *batch.add_queries() = by_vector;
+  SearchBatchResponse batched;
+  grpc::Status status = search->SearchBatch(Context(*admin_key_).get(), batch, &batched);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(batched.results_size(), batch.queries_size());
+  for (int q = 0; q < batch.queries_size(); ++q) {
+    SearchResponse single;
+    ASSERT_TRUE(search->Search(Context(*admin_key_).get(), batch.queries(q), &single).ok());
+    const SearchResponse& got = batched.results(q);
+    EXPECT_FALSE(got.partial());
+    ASSERT_EQ(got.hits_size(), single.hits_size()) << q;
+    ASSERT_GT(got.hits_size(), 0) << q;
+    for (int h = 0; h < got.hits_size(); ++h) {
+      EXPECT_EQ(got.hits(h).id(), single.hits(h).id()) << q << "/" << h;
+      EXPECT_FLOAT_EQ(got.hits(h).score(), single.hits(h).score());
+      EXPECT_EQ(got.hits(h).text(), single.hits(h).text());
+      EXPECT_EQ(got.hits(h).tags_size(), single.hits(h).tags_size());
+    }
+    EXPECT_EQ(got.shards_size(), 2);
+  }
+  EXPECT_EQ(batched.results(0).hits(0).id(), corpus[0].first);
+  EXPECT_EQ(batched.results(1).hits(0).id(), corpus[901].first);
+
+  // One bad query fails the batch and is named.
+  SearchBatchRequest bad = batch;
+  bad.mutable_queries(4)->set_top_k(5000);
+  status = search->SearchBatch(Context(*admin_key_).get(), bad, &batched);
+  EXPECT_EQ(status.error_code(), grpc::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StartsWith(status.error_message(), "queries[4].top_k:"))
+      << status.error_message();
+  bad = batch;
+  bad.mutable_queries(2)->set_collection("no-such");
+  status = search->SearchBatch(Context(*admin_key_).get(), bad, &batched);
+  EXPECT_EQ(status.error_code(), grpc::NOT_FOUND);
+  EXPECT_TRUE(absl::StartsWith(status.error_message(), "queries[2].collection"))
+      << status.error_message();
 }
 
 TEST_F(SuiteTest, TenantsScopesRateLimitsAndRevokedKeys) {
@@ -320,6 +369,24 @@ TEST_F(SuiteTest, ZzAShardDownGivesFlaggedPartialResultsThenFullOnesAgain) {
   EXPECT_LT(partial.hits_size(), 40);
   EXPECT_GT(partial.hits_size(), 0);
   EXPECT_NE(partial.shards(1).outcome(), SHARD_OUTCOME_ANSWERED);
+  SearchBatchRequest batch;
+  *batch.add_queries() = request;
+  *batch.add_queries() = request;
+  batch.mutable_queries(1)->set_require_all_shards(true);
+  SearchBatchResponse batched;
+  grpc::Status status =
+      search->SearchBatch(Context(*admin_key_, absl::Seconds(5)).get(), batch, &batched);
+  EXPECT_EQ(status.error_code(), grpc::UNAVAILABLE);
+  EXPECT_TRUE(absl::StartsWith(status.error_message(), "queries[1]: shard 1 did not answer"))
+      << status.error_message();
+  batch.mutable_queries(1)->set_require_all_shards(false);
+  status = search->SearchBatch(Context(*admin_key_, absl::Seconds(5)).get(), batch, &batched);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  for (const SearchResponse& result : batched.results()) {
+    EXPECT_TRUE(result.partial());
+    EXPECT_EQ(result.hits_size(), partial.hits_size());
+    EXPECT_NE(result.shards(1).outcome(), SHARD_OUTCOME_ANSWERED);
+  }
   request.set_require_all_shards(true);
   SearchResponse all;
   EXPECT_EQ(search->Search(Context(*admin_key_, absl::Seconds(5)).get(), request, &all).error_code(),

@@ -68,9 +68,11 @@ grpc::Status ShardServiceImpl::SearchShardBatch(
       continue;
     }
     if (!status.ok()) {
-      // "queries[2].k: must be in ...": the whole batch fails, naming the query.
-      return ToGrpcStatus(
-          absl::Status(status.code(), absl::StrCat("queries[", i, "].", status.message())));
+      // The whole batch fails, naming the query: "queries[2].k: must be in
+      // ..." for bad input, "queries[2]: ..." for anything else.
+      const bool field = absl::IsInvalidArgument(status);
+      return ToGrpcStatus(absl::Status(
+          status.code(), absl::StrCat("queries[", i, field ? "]." : "]: ", status.message())));
     }
   }
   return grpc::Status::OK;
