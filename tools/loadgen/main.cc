@@ -20,8 +20,8 @@
 ABSL_FLAG(std::string, target, "127.0.0.1:50050", "gRPC target (host:port or dns:///name:port).");
 ABSL_FLAG(std::string, api_key, "", "API key for the gateway (sent as a Bearer token).");
 ABSL_FLAG(std::string, rpc, "search",
-          "Workload: search, upsert, embed, shard_search, health, or a weighted mix such as "
-          "search:8,upsert:2.");
+          "Workload: search, search_batch, upsert, embed, shard_search, health, or a weighted "
+          "mix such as search:8,upsert:2.");
 ABSL_FLAG(int, concurrency, 8, "Calls in flight (closed loop).");
 ABSL_FLAG(double, rate, 0, "Calls per second (open loop); 0 means closed loop.");
 ABSL_FLAG(int64_t, requests, 1000, "Stop after this many calls (required bound).");
@@ -32,7 +32,7 @@ ABSL_FLAG(int64_t, collection_id, 0, "Collection id for shard_search.");
 ABSL_FLAG(int, top_k, 10, "top_k / k of searches.");
 ABSL_FLAG(int, dimension, 384, "Vector dimension of vector queries.");
 ABSL_FLAG(bool, vector_queries, false, "Search by random vector instead of text.");
-ABSL_FLAG(int, batch, 10, "Documents per upsert, texts per embed.");
+ABSL_FLAG(int, batch, 10, "Documents per upsert, texts per embed, queries per search_batch.");
 ABSL_FLAG(std::string, texts_file, "", "Texts to send, one per line (default: built-in).");
 ABSL_FLAG(std::string, acked_ids_file, "", "Append ids of acknowledged upserts here.");
 ABSL_FLAG(std::string, json, "", "Also write the summary as JSON to this file ('-': stdout).");

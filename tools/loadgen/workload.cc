@@ -84,6 +84,40 @@ class SearchWorkload final : public Workload {
   Generator gen_;
 };
 
+// SearchBatch with --batch queries per call (throughput in queries/s is the
+// call rate times the batch).
+class SearchBatchWorkload final : public Workload {
+ public:
+  SearchBatchWorkload(std::shared_ptr<grpc::Channel> channel, const WorkloadOptions& options)
+      : stub_(quarry::gateway::v1::SearchService::NewStub(channel)), gen_(options) {}
+  std::string name() const override { return "search_batch"; }
+  void Issue(std::function<void(const grpc::Status&)> done) override {
+    using Request = quarry::gateway::v1::SearchBatchRequest;
+    using Response = quarry::gateway::v1::SearchBatchResponse;
+    auto call = NewCall<Request, Response>(gen_.options());
+    for (int i = 0; i < gen_.options().upsert_batch; ++i) {
+      auto* query = call->request.add_queries();
+      query->set_collection(gen_.options().collection);
+      query->set_top_k(gen_.options().top_k);
+      if (gen_.options().vector_queries) {
+        gen_.RandomVector(query->mutable_vector()->mutable_values());
+      } else {
+        query->set_text(gen_.Text());
+      }
+    }
+    auto* raw = call.release();
+    stub_->async()->SearchBatch(&raw->context, &raw->request, &raw->response,
+                                [raw, done](grpc::Status status) {
+                                  std::unique_ptr<Call<Request, Response>> owned(raw);
+                                  done(status);
+                                });
+  }
+
+ private:
+  std::unique_ptr<quarry::gateway::v1::SearchService::Stub> stub_;
+  Generator gen_;
+};
+
 class UpsertWorkload final : public Workload {
  public:
   UpsertWorkload(std::shared_ptr<grpc::Channel> channel, const WorkloadOptions& options)
@@ -244,13 +278,14 @@ absl::StatusOr<std::unique_ptr<Workload>> MakeWorkload(const std::string& name,
                                                        const WorkloadOptions& options) {
   if (options.texts.empty()) return absl::InvalidArgumentError("no texts to send");
   if (name == "search") return std::make_unique<SearchWorkload>(channel, options);
+  if (name == "search_batch") return std::make_unique<SearchBatchWorkload>(channel, options);
   if (name == "upsert") return std::make_unique<UpsertWorkload>(channel, options);
   if (name == "embed") return std::make_unique<EmbedWorkload>(channel, options);
   if (name == "shard_search") return std::make_unique<ShardSearchWorkload>(channel, options);
   if (name == "health") return std::make_unique<HealthWorkload>(channel, options);
   return absl::InvalidArgumentError(absl::StrCat(
-      "--rpc: unknown workload \"", name, "\" (search, upsert, embed, shard_search, health, or a "
-      "mix like search:8,upsert:2)"));
+      "--rpc: unknown workload \"", name, "\" (search, search_batch, upsert, embed, shard_search, "
+      "health, or a mix like search:8,upsert:2)"));
 }
 
 absl::StatusOr<std::unique_ptr<Workload>> MakeMix(const std::string& spec,
