@@ -9,8 +9,9 @@
 //    (cold start "from snapshot").
 // 3. This process loads the very snapshot file the service wrote, so both
 //    search the same graph: queries/s in process (one thread) vs. through
-//    gRPC from this separate client process, at concurrency 1 and 2, at every
-//    effort of a sweep; recall@10 against the exact scan for both.
+//    gRPC from this separate client process, at concurrency 1 and 2, and
+//    `--batch` queries per SearchShardBatch call, at every effort of a sweep;
+//    recall@10 against the exact scan for all.
 //
 // Run: bench/vector_search/service_run.sh
 #include <grpcpp/grpcpp.h>
@@ -46,12 +47,13 @@
 ABSL_FLAG(size_t, n, 100000, "vectors");
 ABSL_FLAG(size_t, dim, 384, "dimension");
 ABSL_FLAG(size_t, queries, 300, "distinct queries (each point runs them `rounds` times)");
-ABSL_FLAG(size_t, rounds, 3, "passes over the queries per measured point");
+ABSL_FLAG(size_t, rounds, 6, "passes over the queries per measured point (modes take turns)");
 ABSL_FLAG(size_t, clusters, 200, "Gaussian clusters in the synthetic data");
 ABSL_FLAG(std::string, efforts, "32,48,64,96,128,192", "efforts to sweep");
 ABSL_FLAG(std::string, service_binary, "bazel-bin/services/vector_search/vector_search",
           "the vector-search binary (an optimised build)");
 ABSL_FLAG(bool, quantize, false, "run the service (and the in-process index) with int8");
+ABSL_FLAG(size_t, batch, 32, "queries per SearchShardBatch call (the batched columns)");
 
 namespace qv = quarry::vector_search;
 namespace sv = quarry::search::v1;
@@ -133,17 +135,28 @@ int64_t LoadVectors(quarry::pg::Pool& pool, const qv::ClusteredData& data) {
 
 struct Point {
   double recall = 0;
-  double qps = 0;            // wall clock
+  double seconds = 0;        // wall clock
   double client_cpu_s = 0;   // this process's CPU seconds during the run
   double service_cpu_s = 0;  // the service process's CPU seconds during the run
-  size_t calls = 0;
+  size_t calls = 0;          // queries, not RPCs
+
+  double qps() const { return calls / seconds; }
+  // Sums another pass of the same mode; recall is the first pass's.
+  void Add(const Point& other) {
+    if (calls == 0) recall = other.recall;
+    seconds += other.seconds;
+    client_cpu_s += other.client_cpu_s;
+    service_cpu_s += other.service_cpu_s;
+    calls += other.calls;
+  }
 };
 
-// Runs rounds x queries searches over `threads` client threads, each query
-// through `search(q)`; recall over the first round.
+// Runs rounds x queries searches over `threads` client threads, `batch`
+// queries per `search(first, count)` call (which returns each query's ids);
+// recall over the first round.
 template <typename SearchFn>
-Point Run(size_t queries, size_t rounds, int threads, const std::vector<std::vector<size_t>>& truth,
-          pid_t service, SearchFn search) {
+Point Run(size_t queries, size_t rounds, int threads, size_t batch,
+          const std::vector<std::vector<size_t>>& truth, pid_t service, SearchFn search) {
   std::atomic<size_t> next{0};
   std::vector<double> recall(queries, 0);
   const size_t total = queries * rounds;
@@ -152,9 +165,12 @@ Point Run(size_t queries, size_t rounds, int threads, const std::vector<std::vec
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&] {
-      for (size_t i = next++; i < total; i = next++) {
-        std::vector<size_t> got = search(i % queries);
-        if (i < queries) recall[i] = RecallOf(got, truth[i]);
+      for (size_t i = next.fetch_add(batch); i < total; i = next.fetch_add(batch)) {
+        const size_t count = std::min(batch, total - i);
+        std::vector<std::vector<size_t>> got = search(i, count);
+        for (size_t j = 0; j < count; ++j) {
+          if (i + j < queries) recall[i + j] = RecallOf(got[j], truth[i + j]);
+        }
       }
     });
   }
@@ -162,7 +178,7 @@ Point Run(size_t queries, size_t rounds, int threads, const std::vector<std::vec
   const double secs = Seconds(start);
   double sum = 0;
   for (double r : recall) sum += r;
-  return Point{sum / queries, total / secs, ProcessCpuSeconds() - client0,
+  return Point{sum / queries, secs, ProcessCpuSeconds() - client0,
                CpuSecondsOf(service) - service0, total};
 }
 
@@ -248,21 +264,27 @@ int main(int argc, char** argv) {
     return out;
   };
   auto in_process = [&](size_t ef, bool exact) {
-    return [&, ef, exact](size_t q) {
-      qv::SearchRequest r;
-      r.query.assign(data.query(q), data.query(q) + dim);
-      r.k = 10;
-      r.effort = ef;
-      r.exact = exact;
-      auto result = (*index)->Search(r);
-      if (!result.ok()) Die(result.status().ToString());
-      return to_ids(result->hits, [](const qv::Hit& h) -> const std::string& { return h.id; });
+    return [&, ef, exact](size_t first, size_t count) {
+      std::vector<std::vector<size_t>> ids;
+      for (size_t i = first; i < first + count; ++i) {
+        const size_t q = i % nq;
+        qv::SearchRequest r;
+        r.query.assign(data.query(q), data.query(q) + dim);
+        r.k = 10;
+        r.effort = ef;
+        r.exact = exact;
+        auto result = (*index)->Search(r);
+        if (!result.ok()) Die(result.status().ToString());
+        ids.push_back(
+            to_ids(result->hits, [](const qv::Hit& h) -> const std::string& { return h.id; }));
+      }
+      return ids;
     };
   };
   std::vector<std::vector<size_t>> truth(nq);
   t0 = Clock::now();
   const double exact_cpu0 = ProcessCpuSeconds();
-  for (size_t q = 0; q < nq; ++q) truth[q] = in_process(0, true)(q);
+  for (size_t q = 0; q < nq; ++q) truth[q] = in_process(0, true)(q, 1)[0];
   const double exact_qps = nq / Seconds(t0);
   const double exact_cpu_qps = nq / (ProcessCpuSeconds() - exact_cpu0);
   std::printf("exact scan in_process qps=%.0f cpu_qps=%.0f\n", exact_qps, exact_cpu_qps);
@@ -270,43 +292,93 @@ int main(int argc, char** argv) {
   const pid_t service_pid = service->process().pid();
   auto channel = service->NewChannel();
   auto stub = sv::ShardService::NewStub(channel);
+  auto shard_request = [&](size_t q, size_t ef) {
+    sv::SearchShardRequest request;
+    request.set_collection_id(collection_id);
+    request.set_k(10);
+    request.set_effort(static_cast<uint32_t>(ef));
+    request.mutable_vector()->mutable_values()->Add(data.query(q), data.query(q) + dim);
+    return request;
+  };
+  auto hit_ids = [&](const sv::SearchShardResponse& response) {
+    return to_ids(response.hits(),
+                  [](const sv::ScoredId& h) -> const std::string& { return h.id(); });
+  };
+  auto deadline = [] { return std::chrono::system_clock::now() + std::chrono::seconds(10); };
+  // One SearchShard call per query.
   auto through_service = [&](size_t ef) {
-    return [&, ef](size_t q) {
-      sv::SearchShardRequest request;
-      request.set_collection_id(collection_id);
-      request.set_k(10);
-      request.set_effort(static_cast<uint32_t>(ef));
-      request.mutable_vector()->mutable_values()->Add(data.query(q), data.query(q) + dim);
-      sv::SearchShardResponse response;
+    return [&, ef](size_t first, size_t count) {
+      std::vector<std::vector<size_t>> ids;
+      for (size_t i = first; i < first + count; ++i) {
+        sv::SearchShardResponse response;
+        grpc::ClientContext context;
+        context.set_deadline(deadline());
+        grpc::Status status = stub->SearchShard(&context, shard_request(i % nq, ef), &response);
+        if (!status.ok()) Die(absl::StrCat("SearchShard: ", status.error_message()));
+        ids.push_back(hit_ids(response));
+      }
+      return ids;
+    };
+  };
+  // One SearchShardBatch call per `count` queries.
+  auto through_service_batched = [&](size_t ef) {
+    return [&, ef](size_t first, size_t count) {
+      sv::SearchShardBatchRequest request;
+      for (size_t i = first; i < first + count; ++i) {
+        *request.add_queries() = shard_request(i % nq, ef);
+      }
+      sv::SearchShardBatchResponse response;
       grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-      grpc::Status status = stub->SearchShard(&context, request, &response);
-      if (!status.ok()) Die(absl::StrCat("SearchShard: ", status.error_message()));
-      return to_ids(response.hits(), [](const sv::ScoredId& h) -> const std::string& {
-        return h.id();
-      });
+      context.set_deadline(deadline());
+      grpc::Status status = stub->SearchShardBatch(&context, request, &response);
+      if (!status.ok()) Die(absl::StrCat("SearchShardBatch: ", status.error_message()));
+      std::vector<std::vector<size_t>> ids;
+      for (const auto& result : response.results()) ids.push_back(hit_ids(result));
+      return ids;
     };
   };
   // Warm the channel and the service's caches.
-  Run(nq, 1, 1, truth, service_pid, through_service(efforts.front()));
+  Run(nq, 1, 1, 1, truth, service_pid, through_service(efforts.front()));
+  const size_t batch = std::max<size_t>(1, absl::GetFlag(FLAGS_batch));
 
   // qps: wall clock (noisy on a shared machine). cpu_qps: queries per CPU
   // second of the process doing the search work: this thread in process; the
   // service process through gRPC (the client's own CPU is shown apart).
-  std::printf("\n%-5s %-9s %-9s %-10s %-9s %-10s %-10s %-11s %-9s %-9s %-10s %-9s\n", "ef",
-              "recall_in", "qps_in", "cpu_qps_in", "recall_rpc", "qps_rpc_c1", "qps_rpc_c2",
-              "cpu_qps_svc", "client_ms", "wall_c1", "cpu_ratio", "speedup");
+  // Columns: in process; one query per call at 1 and 2 client threads; then
+  // `batch` queries per SearchShardBatch call at 1 and 2 client threads; the
+  // ratios of the service's to the in-process rate; the speed-up over the
+  // exact scan (in process, CPU).
+  std::printf("\n%-4s %-7s %-6s %-6s %-7s %-6s %-6s %-6s %-7s %-6s %-6s %-7s %-6s %-6s %-6s %-6s %-6s %-7s\n",
+              "ef", "recall", "qps_in", "cpu_in", "rec_rpc", "rpc_c1", "rpc_c2", "cpu_sv",
+              "cli_ms", "bat_c1", "bat_c2", "cpu_bsv", "c1/in", "c2/in", "cpu/in", "b1/in",
+              "b2/in", "speedup");
   for (size_t ef : efforts) {
-    const double cpu0 = ProcessCpuSeconds();
-    const Point local = Run(nq, rounds, 1, truth, service_pid, in_process(ef, false));
-    const double local_cpu_qps = local.calls / (ProcessCpuSeconds() - cpu0);
-    const Point rpc1 = Run(nq, rounds, 1, truth, service_pid, through_service(ef));
-    const Point rpc2 = Run(nq, rounds, 2, truth, service_pid, through_service(ef));
+    // The modes take turns, one pass over the queries each per round, so that
+    // a change in the machine's load during the point hits all of them alike.
+    Point local, rpc1, rpc2, batched, batched2;
+    double local_cpu_s = 0;
+    for (size_t round = 0; round < rounds; ++round) {
+      const double cpu0 = ProcessCpuSeconds();
+      local.Add(Run(nq, 1, 1, 1, truth, service_pid, in_process(ef, false)));
+      local_cpu_s += ProcessCpuSeconds() - cpu0;
+      rpc1.Add(Run(nq, 1, 1, 1, truth, service_pid, through_service(ef)));
+      rpc2.Add(Run(nq, 1, 2, 1, truth, service_pid, through_service(ef)));
+      batched.Add(Run(nq, 1, 1, batch, truth, service_pid, through_service_batched(ef)));
+      batched2.Add(Run(nq, 1, 2, batch, truth, service_pid, through_service_batched(ef)));
+    }
+    if (batched.recall != rpc1.recall || rpc1.recall != local.recall) {
+      Die("the service and the in-process index disagree on recall");
+    }
+    const double local_cpu_qps = local.calls / local_cpu_s;
     const double service_cpu_qps = rpc1.calls / rpc1.service_cpu_s;
-    std::printf("%-5zu %-9.4f %-9.0f %-10.0f %-9.4f %-10.0f %-10.0f %-11.0f %-9.3f %-9.2f %-10.2f %-9.1f\n",
-                ef, local.recall, local.qps, local_cpu_qps, rpc1.recall, rpc1.qps, rpc2.qps,
-                service_cpu_qps, 1000.0 * rpc1.client_cpu_s / rpc1.calls, rpc1.qps / local.qps,
-                service_cpu_qps / local_cpu_qps, local_cpu_qps / exact_cpu_qps);
+    const double batched_cpu_qps = batched.calls / batched.service_cpu_s;
+    std::printf("%-4zu %-7.4f %-6.0f %-6.0f %-7.4f %-6.0f %-6.0f %-6.0f %-7.3f %-6.0f %-6.0f %-7.0f %-6.2f %-6.2f %-6.2f %-6.2f %-6.2f %-7.1f\n",
+                ef, local.recall, local.qps(), local_cpu_qps, rpc1.recall, rpc1.qps(), rpc2.qps(),
+                service_cpu_qps, 1000.0 * rpc1.client_cpu_s / rpc1.calls, batched.qps(),
+                batched2.qps(), batched_cpu_qps, rpc1.qps() / local.qps(),
+                rpc2.qps() / local.qps(), service_cpu_qps / local_cpu_qps,
+                batched.qps() / local.qps(), batched2.qps() / local.qps(),
+                local_cpu_qps / exact_cpu_qps);
   }
   service->process().Signal(SIGTERM);
   (void)service->process().Wait(absl::Minutes(2));
