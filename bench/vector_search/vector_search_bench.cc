@@ -99,7 +99,8 @@ Point Measure(size_t ef, size_t queries, const Truth& truth, SearchFn search) {
   return Point{ef, recall / queries, queries / secs, queries / cpu};
 }
 
-const std::vector<size_t> kEfs = {10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768};
+const std::vector<size_t> kEfs = {10,  16,  24,  32,  40,  48,  56,  64,
+                                  80,  96,  128, 192, 256, 384, 512, 768};
 
 template <typename SearchFn>
 std::vector<Point> Sweep(const char* name, size_t queries, const Truth& truth, SearchFn search) {
