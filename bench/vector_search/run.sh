@@ -3,8 +3,15 @@
 # prints a summary table. Extra arguments go to the benchmark, e.g.
 #   bench/vector_search/run.sh                 # 100k x 384, all modes
 #   bench/vector_search/run.sh --n=1000000 --build_only   # 1M build time/memory
+#   bench/vector_search/run.sh --data=debian   # real corpus: Debian descriptions
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# The real corpus needs the long package descriptions, which apt only keeps
+# when asked for its English translation index.
+if [[ " $* " == *" --data=debian "* ]] &&
+   ! compgen -G "/var/lib/apt/lists/*_i18n_Translation-en*" >/dev/null; then
+  apt-get update -o Acquire::Languages=en >&2
+fi
 bin="$(bazel info -c opt --config=opt bazel-bin 2>/dev/null)"
 bazel build -c opt --config=opt //bench/vector_search:vector_search_bench >&2
 log="$(mktemp /tmp/vector_search_bench.XXXXXX.log)"

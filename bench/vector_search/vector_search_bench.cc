@@ -1,4 +1,5 @@
-// Recall/QPS of the vector-search index on clustered synthetic embeddings,
+// Recall/QPS of the vector-search index on clustered synthetic embeddings (or,
+// with --data=debian, Debian package descriptions embedded by the built-in model),
 // against the exact scan and against faiss::IndexHNSWFlat, plus build time,
 // memory and cold start. Single thread throughout. Prints "key value" lines
 // and a table; run.sh wraps it.
@@ -16,6 +17,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/synchronization/mutex.h"
+#include "bench/vector_search/debian_data.h"
 #include "faiss/IndexHNSW.h"
 #include "services/vector_search/distance.h"
 #include "services/vector_search/hnsw_index.h"
@@ -26,6 +28,9 @@ ABSL_FLAG(size_t, n, 100000, "vectors");
 ABSL_FLAG(size_t, dim, 384, "dimension");
 ABSL_FLAG(size_t, queries, 300, "queries");
 ABSL_FLAG(size_t, clusters, 200, "Gaussian clusters in the synthetic data");
+ABSL_FLAG(std::string, data, "synthetic",
+          "synthetic (clustered Gaussian) or debian (package-description sentences embedded "
+          "with the built-in hashing model)");
 ABSL_FLAG(size_t, m, 16, "HNSW M");
 ABSL_FLAG(size_t, ef_construction, 100, "HNSW ef_construction");
 ABSL_FLAG(bool, faiss, true, "also measure faiss IndexHNSWFlat");
@@ -177,13 +182,33 @@ int main(int argc, char** argv) {
   omp_set_num_threads(1);
   const size_t n = absl::GetFlag(FLAGS_n), dim = absl::GetFlag(FLAGS_dim);
   const size_t nq = absl::GetFlag(FLAGS_queries);
-  std::printf("data clustered-synthetic n=%zu dim=%zu clusters=%zu queries=%zu metric=cosine "
-              "M=%zu ef_construction=%zu threads=1\n",
-              n, dim, absl::GetFlag(FLAGS_clusters), nq, absl::GetFlag(FLAGS_m),
-              absl::GetFlag(FLAGS_ef_construction));
+  const std::string source = absl::GetFlag(FLAGS_data);
+  if (source != "synthetic" && source != "debian") {
+    std::fprintf(stderr, "--data: synthetic or debian, got \"%s\"\n", source.c_str());
+    return 2;
+  }
+  if (source == "debian") {
+    std::printf("data debian-sentences embedded=hashing-%zu n=%zu dim=%zu queries=%zu "
+                "(held out) metric=cosine M=%zu ef_construction=%zu threads=1\n",
+                dim, n, dim, nq, absl::GetFlag(FLAGS_m), absl::GetFlag(FLAGS_ef_construction));
+  } else {
+    std::printf("data clustered-synthetic n=%zu dim=%zu clusters=%zu queries=%zu metric=cosine "
+                "M=%zu ef_construction=%zu threads=1\n",
+                n, dim, absl::GetFlag(FLAGS_clusters), nq, absl::GetFlag(FLAGS_m),
+                absl::GetFlag(FLAGS_ef_construction));
+  }
   auto t0 = Clock::now();
-  const qv::ClusteredData data =
-      qv::MakeClusteredData(n, nq, dim, absl::GetFlag(FLAGS_clusters), 42);
+  qv::ClusteredData data;
+  if (source == "debian") {
+    auto debian = quarry::bench::MakeDebianData(n, nq, dim);
+    if (!debian.ok()) {
+      std::fprintf(stderr, "%s\n", debian.status().ToString().c_str());
+      return 1;
+    }
+    data = *std::move(debian);
+  } else {
+    data = qv::MakeClusteredData(n, nq, dim, absl::GetFlag(FLAGS_clusters), 42);
+  }
   std::printf("generate seconds=%.1f\n", Seconds(t0));
 
   qv::HnswOptions options;
