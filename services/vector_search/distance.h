@@ -2,6 +2,7 @@
 #define QUARRY_SERVICES_VECTOR_SEARCH_DISTANCE_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "services/vector_search/vector_index.h"
@@ -13,6 +14,24 @@ namespace quarry::vector_search {
 // Binaries stay built for x86-64-v2; only these kernels use wider units.
 float Dot(const float* a, const float* b, size_t n);
 float L2Squared(const float* a, const float* b, size_t n);
+
+// Asymmetric distances between a float query and uint8 codes of a scalar
+// quantizer (x[d] ~= offset[d] + scale[d] * codes[d]), same dispatch. The
+// caller folds the quantizer into the query once per query:
+//   DotU8 = sum_d query_scaled[d] * codes[d], with query_scaled = query * scale
+//     (the inner product is then sum(query * offset) + DotU8);
+//   L2U8 = sum_d (query_minus_offset[d] - scale[d] * codes[d])^2.
+float DotU8(const float* query_scaled, const uint8_t* codes, size_t dim);
+float L2U8(const float* query_minus_offset, const float* scale, const uint8_t* codes,
+           size_t dim);
+
+// Symmetric distances between two code vectors, in the decoded space (what
+// hnswlib computes while building an int8 graph), same dispatch:
+//   L2U8U8 = sum_d (scale[d] * (a[d] - b[d]))^2 (the offsets cancel);
+//   DotDecodedU8U8 = sum_d (offset[d] + scale[d] * a[d]) * (offset[d] + scale[d] * b[d]).
+float L2U8U8(const float* scale, const uint8_t* a, const uint8_t* b, size_t dim);
+float DotDecodedU8U8(const float* offset, const float* scale, const uint8_t* a,
+                     const uint8_t* b, size_t dim);
 
 // Scales `v` to unit length; a zero vector is left as is (it scores 0), and
 // so is one already of unit length up to rounding (idempotent).
@@ -38,6 +57,10 @@ struct DistanceKernel {
   const char* name;
   float (*dot)(const float*, const float*, size_t);
   float (*l2)(const float*, const float*, size_t);
+  float (*dot_u8)(const float*, const uint8_t*, size_t);
+  float (*l2_u8)(const float*, const float*, const uint8_t*, size_t);
+  float (*l2_u8u8)(const float*, const uint8_t*, const uint8_t*, size_t);
+  float (*dot_u8u8)(const float*, const float*, const uint8_t*, const uint8_t*, size_t);
 };
 // Every kernel this CPU can run, widest first (tests compare them).
 std::vector<DistanceKernel> SupportedKernels();

@@ -575,36 +575,14 @@ class IndexState {
     }
     const float* scale = quantizer_ != nullptr ? quantizer_->scale().data() : nullptr;
     const bool l2 = options_.metric == Metric::kL2;
-    const size_t dim = dim_;
     auto dist = [&](tableint id) -> float {
       const char* point = g.getDataByInternalId(id);
       if (scale == nullptr) return g.fstdistfunc_(query, point, g.dist_func_param_);
-      const auto* c = reinterpret_cast<const uint8_t*>(point);
-      // Eight accumulators so GCC vectorises the loops without -ffast-math.
-      float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      size_t d = 0;
-      if (l2) {
-        for (; d + 8 <= dim; d += 8) {
-          for (size_t j = 0; j < 8; ++j) {
-            const float diff = qs[d + j] - scale[d + j] * static_cast<float>(c[d + j]);
-            acc[j] += diff * diff;
-          }
-        }
-        float sum = 0;
-        for (; d < dim; ++d) {
-          const float diff = qs[d] - scale[d] * static_cast<float>(c[d]);
-          sum += diff * diff;
-        }
-        for (float a : acc) sum += a;
-        return sum;
-      }
-      for (; d + 8 <= dim; d += 8) {
-        for (size_t j = 0; j < 8; ++j) acc[j] += qs[d + j] * static_cast<float>(c[d + j]);
-      }
-      float sum = 0;
-      for (; d < dim; ++d) sum += qs[d] * static_cast<float>(c[d]);
-      for (float a : acc) sum += a;
-      return 1.0f - (q_offset + sum);
+      // The kernels are chosen at run time (distance.h); a plain loop here
+      // would be vectorised for x86-64-v2's 128-bit SSE only.
+      const auto* codes = reinterpret_cast<const uint8_t*>(point);
+      if (l2) return L2U8(qs.data(), scale, codes, dim_);
+      return 1.0f - (q_offset + DotU8(qs.data(), codes, dim_));
     };
     tableint current = g.enterpoint_node_;
     float current_dist = dist(current);
@@ -639,6 +617,16 @@ class IndexState {
     }
     frontier.emplace(current_dist, current);
     mark[current] = tag;
+    // A node's links and its neighbours' vectors are random accesses, mostly
+    // cache misses. Each expansion first claims its unvisited neighbours (the
+    // same visited set and order as scoring them one by one) and starts
+    // loading each one's vector, so the misses overlap rather than come one
+    // after another; then it scores them. One line each is enough: the
+    // hardware prefetcher streams the rest of a vector once it is read. On
+    // 100k x 384 this is 5-10% faster than prefetching one neighbour ahead;
+    // prefetching every line of the vectors was 5-15% slower.
+    std::vector<tableint> unvisited;
+    unvisited.reserve(g.maxM0_);
     while (!frontier.empty()) {
       const Entry next = frontier.top();
       if (next.first > bound && found.size() >= ef) break;
@@ -646,16 +634,15 @@ class IndexState {
       const hnswlib::linklistsizeint* list = g.get_linklist0(next.second);
       const size_t size = g.getListCount(const_cast<hnswlib::linklistsizeint*>(list));
       const tableint* links = reinterpret_cast<const tableint*>(list + 1);
+      unvisited.clear();
       for (size_t j = 0; j < size; ++j) {
-        // The next neighbour's mark and vector are random accesses: start
-        // loading them while this one is scored (as hnswlib's own search does).
-        if (j + 1 < size) {
-          __builtin_prefetch(&mark[links[j + 1]]);
-          __builtin_prefetch(g.getDataByInternalId(links[j + 1]));
-        }
         const tableint id = links[j];
         if (mark[id] == tag) continue;
         mark[id] = tag;
+        __builtin_prefetch(g.getDataByInternalId(id));
+        unvisited.push_back(id);
+      }
+      for (const tableint id : unvisited) {
         const float d = dist(id);
         if (found.size() < ef || d < bound) {
           frontier.emplace(d, id);
@@ -666,15 +653,37 @@ class IndexState {
           if (!found.empty()) bound = found.top().first;
         }
       }
+      // The node expanded next is known now: start loading its links (they
+      // precede its vector in hnswlib's layout, so scoring it did not).
+      if (!frontier.empty()) {
+        const char* next_links =
+            reinterpret_cast<const char*>(g.get_linklist0(frontier.top().second));
+        for (size_t offset = 0; offset < g.size_links_level0_; offset += 64) {
+          __builtin_prefetch(next_links + offset);
+        }
+      }
     }
     g.visited_list_pool_->releaseVisitedList(visited);
 
-    TopK top(k);
+    std::vector<uint32_t> candidates;
+    candidates.reserve(found.size());
     while (!found.empty()) {
-      const uint32_t s = found.top().second;
+      candidates.push_back(found.top().second);
       found.pop();
-      top.Offer(Score(options_.metric, query, FloatVector(s), dim_), s);
     }
+    // int8: the float vectors live in their own (mapped) store, which the
+    // walk never touched. Loading all of them at once overlaps the misses
+    // that scoring one after another would wait out in turn.
+    if (floats_ != nullptr) {
+      for (uint32_t s : candidates) {
+        const char* v = reinterpret_cast<const char*>(FloatVector(s));
+        for (size_t offset = 0; offset < dim_ * sizeof(float); offset += 64) {
+          __builtin_prefetch(v + offset);
+        }
+      }
+    }
+    TopK top(k);
+    for (uint32_t s : candidates) top.Offer(Score(options_.metric, query, FloatVector(s), dim_), s);
     return top.Take();
   }
 

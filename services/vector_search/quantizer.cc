@@ -5,6 +5,8 @@
 #include <limits>
 #include <utility>
 
+#include "services/vector_search/distance.h"
+
 namespace quarry::vector_search {
 
 ScalarQuantizer ScalarQuantizer::Train(
@@ -42,52 +44,22 @@ void ScalarQuantizer::Encode(const float* vector, uint8_t* codes) const {
   }
 }
 
+// hnswlib calls these for every pair it compares while building the graph;
+// the SIMD kernels in distance.cc compute the same sums (to float rounding).
 float ScalarQuantizer::L2Distance(const void* a, const void* b,
                                   const void* params) {
   const auto* q = static_cast<const ScalarQuantizer*>(params);
-  const auto* x = static_cast<const uint8_t*>(a);
-  const auto* y = static_cast<const uint8_t*>(b);
-  const float* scale = q->scale_.data();
-  const size_t n = q->offset_.size();
   // The offsets cancel in a difference, leaving scale * (code difference).
-  // Eight accumulators so the loop vectorises without -ffast-math.
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  size_t d = 0;
-  for (; d + 8 <= n; d += 8) {
-    for (size_t j = 0; j < 8; ++j) {
-      const float diff = scale[d + j] * static_cast<float>(int{x[d + j]} - int{y[d + j]});
-      acc[j] += diff * diff;
-    }
-  }
-  float sum = 0;
-  for (; d < n; ++d) {
-    const float diff = scale[d] * static_cast<float>(int{x[d]} - int{y[d]});
-    sum += diff * diff;
-  }
-  for (float a : acc) sum += a;
-  return sum;
+  return L2U8U8(q->scale_.data(), static_cast<const uint8_t*>(a),
+                static_cast<const uint8_t*>(b), q->offset_.size());
 }
 
 float ScalarQuantizer::IpDistance(const void* a, const void* b,
                                   const void* params) {
   const auto* q = static_cast<const ScalarQuantizer*>(params);
-  const auto* x = static_cast<const uint8_t*>(a);
-  const auto* y = static_cast<const uint8_t*>(b);
-  const float* scale = q->scale_.data();
-  const float* offset = q->offset_.data();
-  const size_t n = q->offset_.size();
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  size_t d = 0;
-  for (; d + 8 <= n; d += 8) {
-    for (size_t j = 0; j < 8; ++j) {
-      const size_t k = d + j;
-      acc[j] += (offset[k] + scale[k] * x[k]) * (offset[k] + scale[k] * y[k]);
-    }
-  }
-  float sum = 0;
-  for (; d < n; ++d) sum += (offset[d] + scale[d] * x[d]) * (offset[d] + scale[d] * y[d]);
-  for (float a : acc) sum += a;
-  return 1.0f - sum;
+  return 1.0f - DotDecodedU8U8(q->offset_.data(), q->scale_.data(),
+                               static_cast<const uint8_t*>(a),
+                               static_cast<const uint8_t*>(b), q->offset_.size());
 }
 
 }  // namespace quarry::vector_search
