@@ -32,6 +32,13 @@ ABSL_FLAG(absl::Duration, snapshot_max_age, absl::Hours(1),
           "could bring deleted documents back. Keep it <= --purge_retention.");
 ABSL_FLAG(uint32_t, default_effort, 64, "HNSW ef when a request leaves effort at 0.");
 ABSL_FLAG(bool, quantize, false, "Store int8 codes (about 4x less memory) and re-rank.");
+ABSL_FLAG(uint32_t, hnsw_m, 16,
+          "HNSW M, links per node, in [2, 256]. Higher: more recall per effort on hard data "
+          "(high intrinsic dimension), slower builds, more memory. A graph loaded from a "
+          "snapshot keeps the parameters it was built with until it is rebuilt.");
+ABSL_FLAG(uint32_t, hnsw_ef_construction, 100,
+          "HNSW ef while building the graph, in [1, 100000]. Higher: a better graph, slower "
+          "builds (services/vector_search/DESIGN.md has measurements).");
 
 namespace {
 
@@ -73,6 +80,18 @@ int main(int argc, char** argv) {
     ExitOnStartupError("--default_effort", absl::InvalidArgumentError("must be in [1, 4096]"));
   }
 
+  const uint32_t hnsw_m = absl::GetFlag(FLAGS_hnsw_m);
+  if (hnsw_m < 2 || hnsw_m > 256) {
+    ExitOnStartupError("--hnsw_m", absl::InvalidArgumentError(
+                                       absl::StrCat("must be in [2, 256], got ", hnsw_m)));
+  }
+  const uint32_t ef_construction = absl::GetFlag(FLAGS_hnsw_ef_construction);
+  if (ef_construction < 1 || ef_construction > 100000) {
+    ExitOnStartupError("--hnsw_ef_construction",
+                       absl::InvalidArgumentError(absl::StrCat("must be in [1, 100000], got ",
+                                                               ef_construction)));
+  }
+
   auto runtime = quarry::server::Runtime::Create(QuarryServerOptionsFromFlags("vector-search"));
   if (!runtime.ok()) ExitOnStartupError("configuration", runtime.status());
   auto& logger = (*runtime)->logger();
@@ -82,6 +101,8 @@ int main(int argc, char** argv) {
 
   quarry::vector_search::HnswOptions index_options;
   index_options.default_ef = effort;
+  index_options.m = hnsw_m;
+  index_options.ef_construction = ef_construction;
   index_options.quantize_int8 = absl::GetFlag(FLAGS_quantize);
   auto state = std::make_unique<quarry::vector_search::ShardState>(index_options);
 

@@ -84,11 +84,13 @@ class VectorSearchBinaryTest : public ::testing::Test {
   }
 
   std::unique_ptr<ServiceProcess> StartReplica(const std::string& name, int shard, int count,
-                                               bool snapshots = true) {
+                                               bool snapshots = true,
+                                               std::vector<std::string> extra_flags = {}) {
     std::vector<std::string> flags = {"--database_url=" + conninfo_,
                                       absl::StrCat("--shard_index=", shard),
                                       absl::StrCat("--shard_count=", count)};
     if (snapshots) flags.push_back("--data_dir=" + data_dir_);
+    flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
     auto replica = ServiceProcess::Start(name, "services/vector_search/vector_search", flags);
     EXPECT_TRUE(replica.ok()) << replica.status();
     if (!replica.ok()) return nullptr;
@@ -340,6 +342,55 @@ TEST_F(VectorSearchBinaryTest, ABatchAnswersEachQueryAsSearchShardDoes) {
   status = batch(bad, &response);
   EXPECT_EQ(status.error_code(), grpc::INVALID_ARGUMENT);
   EXPECT_TRUE(absl::StrContains(status.error_message(), "got 65")) << status.error_message();
+}
+
+}  // namespace
+}  // namespace quarry
+
+namespace quarry {
+namespace {
+
+TEST_F(VectorSearchBinaryTest, GraphParametersAreFlagsAndBadOnesStopTheStart) {
+  const int64_t seq = Upsert(0, 200);
+  // A bigger graph answers as the default one does: its own vector's
+  // document first, for a sample of documents.
+  auto replica = StartReplica("vs-m32", 0, 1, false,
+                              {"--hnsw_m=32", "--hnsw_ef_construction=200"});
+  ASSERT_TRUE(replica);
+  WaitWatermark(*replica, seq);
+  for (int n = 0; n < 200; n += 17) {
+    SearchShardResponse response;
+    ASSERT_TRUE(Search(*replica, Vector(n), 1, &response, /*exact=*/false).ok());
+    ASSERT_EQ(response.hits_size(), 1);
+    EXPECT_EQ(response.hits(0).id(), absl::StrCat("doc-", n));
+  }
+  // The flag took effect: twice the links per node take more memory than
+  // the default graph of the same documents.
+  auto standard = StartReplica("vs-m16", 0, 1, false);
+  ASSERT_TRUE(standard);
+  WaitWatermark(*standard, seq);
+  auto memory_of = [](ServiceProcess& replica) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    quarry::search::v1::GetShardStatusResponse status;
+    EXPECT_TRUE(ShardService::NewStub(replica.NewChannel())
+                    ->GetShardStatus(&context, quarry::search::v1::GetShardStatusRequest(),
+                                     &status)
+                    .ok());
+    return status.memory_bytes();
+  };
+  EXPECT_GT(memory_of(*replica), memory_of(*standard));
+
+  for (const auto& [flag, named] : std::vector<std::pair<std::string, std::string>>{
+           {"--hnsw_m=1", "--hnsw_m"},
+           {"--hnsw_m=257", "--hnsw_m"},
+           {"--hnsw_ef_construction=0", "--hnsw_ef_construction"}}) {
+    auto bad = ServiceProcess::Start(
+        "vs-bad-flag", "services/vector_search/vector_search",
+        {"--database_url=" + conninfo_, flag}, absl::Seconds(10));
+    ASSERT_FALSE(bad.ok()) << flag << " started";
+    EXPECT_TRUE(absl::StrContains(bad.status().message(), named)) << bad.status();
+  }
 }
 
 }  // namespace
