@@ -56,6 +56,10 @@ grpc::Status ShardServiceImpl::SearchShardBatch(
         request->queries_size())));
   }
   for (int i = 0; i < request->queries_size(); ++i) {
+    // A batch of exact searches can take a while: stop when nobody waits.
+    if (context->IsCancelled()) {
+      return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled (deadline or client)");
+    }
     SearchShardResponse* result = response->add_results();
     absl::Status status = Search(request->queries(i), result);
     if (absl::IsNotFound(status)) {
