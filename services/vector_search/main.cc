@@ -165,9 +165,8 @@ int main(int argc, char** argv) {
 
   absl::Notification stop;
   std::thread housekeeping([&] {
-    // Each interval is drawn from [0.8, 1.2) x --snapshot_interval: replicas
-    // started together would otherwise all snapshot at the same moment, and
-    // the soak test saw that as a p99 spike across the whole suite.
+    // Each interval is drawn from [0.8, 1.2) x --snapshot_interval so that
+    // replicas started together do not all snapshot at the same moment.
     absl::BitGen bitgen;
     auto next_interval = [&] {
       return absl::GetFlag(FLAGS_snapshot_interval) * absl::Uniform(bitgen, 0.8, 1.2);
@@ -176,8 +175,13 @@ int main(int argc, char** argv) {
     do {
       PublishStats(metrics, *state, tailer);
       if (!snapshot_dir.empty() && absl::Now() >= next_snapshot) {
+        const absl::Time start = absl::Now();
         if (absl::Status s = state->WriteSnapshot(snapshot_dir); !s.ok()) {
           logger.Error("snapshot failed", {{"error", s.ToString()}});
+        } else {
+          logger.Info("snapshot written",
+                      {{"watermark", absl::StrCat(state->watermark())},
+                       {"seconds", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - start))}});
         }
         next_snapshot = absl::Now() + next_interval();
       }
