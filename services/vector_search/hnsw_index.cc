@@ -746,7 +746,7 @@ class IndexState {
         !r.Pod(&max_level) || !r.Pod(&entry) || !r.Pod(&element_bytes)) {
       return bad("header");
     }
-    if (m < 2 || m > 256 || ef_construction == 0 || ef_construction > 100000) {
+    if (!ValidateM(m).ok() || !ValidateEfConstruction(ef_construction).ok()) {
       return bad("parameters");
     }
     if (count != doc_count) return bad("node count differs from document count");
@@ -877,6 +877,16 @@ absl::Status CheckVector(absl::Span<const float> v, size_t dimension) {
 
 HnswIndex::HnswIndex(const HnswOptions& options) : options_(options) {}
 
+absl::Status ValidateM(size_t m) {
+  if (m >= 2 && m <= 256) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("must be in [2, 256], got ", m));
+}
+
+absl::Status ValidateEfConstruction(size_t ef_construction) {
+  if (ef_construction >= 1 && ef_construction <= 100000) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("must be in [1, 100000], got ", ef_construction));
+}
+
 absl::StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Create(const HnswOptions& options) {
   if (options.dimension == 0 || options.dimension > kMaxDimension) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -886,8 +896,12 @@ absl::StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Create(const HnswOptions& 
       options.metric != Metric::kL2) {
     return absl::InvalidArgumentError("unknown metric");
   }
-  if (options.m < 2 || options.m > 256) return absl::InvalidArgumentError("m must be in [2, 256]");
-  if (options.ef_construction == 0) return absl::InvalidArgumentError("ef_construction must be > 0");
+  if (absl::Status status = ValidateM(options.m); !status.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("m: ", status.message()));
+  }
+  if (absl::Status status = ValidateEfConstruction(options.ef_construction); !status.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("ef_construction: ", status.message()));
+  }
   if (!(options.rebuild_tombstone_fraction > 0 && options.rebuild_tombstone_fraction <= 1)) {
     return absl::InvalidArgumentError("rebuild_tombstone_fraction must be in (0, 1]");
   }

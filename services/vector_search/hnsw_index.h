@@ -18,11 +18,18 @@
 
 namespace quarry::vector_search {
 
+// The graph parameters an index accepts, wherever they come from (options,
+// the service's flags, a snapshot): OK, or INVALID_ARGUMENT "must be in
+// [2, 256], got 1" (the caller names the field or flag).
+absl::Status ValidateM(size_t m);
+absl::Status ValidateEfConstruction(size_t ef_construction);
+
 struct HnswOptions {
   Metric metric = Metric::kCosine;
   size_t dimension = 0;  // required, 1..4096
-  // Graph degree (hnswlib M; the base layer keeps 2*M links).
+  // Graph degree (hnswlib M; the base layer keeps 2*M links); see ValidateM.
   size_t m = 16;
+  // See ValidateEfConstruction.
   size_t ef_construction = 100;
   // ef used when a request leaves effort at 0.
   size_t default_ef = 64;

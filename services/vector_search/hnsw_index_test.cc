@@ -258,6 +258,27 @@ TEST(HnswIndexTest, RejectsBadInput) {
   EXPECT_FALSE(HnswIndex::Create(HnswOptions{}).ok());  // dimension 0
 }
 
+// One set of bounds for the graph parameters, from options, flags or a
+// snapshot: an index never accepts what its own snapshot would refuse.
+TEST(HnswIndexTest, GraphParametersHaveOneSetOfBounds) {
+  EXPECT_TRUE(ValidateM(2).ok());
+  EXPECT_TRUE(ValidateM(256).ok());
+  EXPECT_EQ(ValidateM(1).message(), "must be in [2, 256], got 1");
+  EXPECT_FALSE(ValidateM(257).ok());
+  EXPECT_TRUE(ValidateEfConstruction(1).ok());
+  EXPECT_TRUE(ValidateEfConstruction(100000).ok());
+  EXPECT_EQ(ValidateEfConstruction(0).message(), "must be in [1, 100000], got 0");
+  EXPECT_FALSE(ValidateEfConstruction(100001).ok());
+
+  HnswOptions options = Options(Metric::kCosine);
+  options.m = 1;
+  EXPECT_EQ(HnswIndex::Create(options).status().message(), "m: must be in [2, 256], got 1");
+  options = Options(Metric::kCosine);
+  options.ef_construction = 100001;
+  EXPECT_EQ(HnswIndex::Create(options).status().message(),
+            "ef_construction: must be in [1, 100000], got 100001");
+}
+
 // Deleted ids never come back: graph, exact, filtered, after a rebuild and
 // after a snapshot reload.
 TEST(HnswIndexTest, DeletesNeverResurface) {

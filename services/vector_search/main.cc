@@ -14,6 +14,7 @@
 #include "services/common/server/env_flags.h"
 #include "services/common/server/runtime.h"
 #include "services/common/server/server_flags.h"
+#include "services/vector_search/hnsw_index.h"
 #include "services/vector_search/serving/shard_service.h"
 #include "services/vector_search/serving/shard_state.h"
 #include "services/vector_search/serving/tailer.h"
@@ -81,15 +82,13 @@ int main(int argc, char** argv) {
   }
 
   const uint32_t hnsw_m = absl::GetFlag(FLAGS_hnsw_m);
-  if (hnsw_m < 2 || hnsw_m > 256) {
-    ExitOnStartupError("--hnsw_m", absl::InvalidArgumentError(
-                                       absl::StrCat("must be in [2, 256], got ", hnsw_m)));
+  if (absl::Status status = quarry::vector_search::ValidateM(hnsw_m); !status.ok()) {
+    ExitOnStartupError("--hnsw_m", status);
   }
   const uint32_t ef_construction = absl::GetFlag(FLAGS_hnsw_ef_construction);
-  if (ef_construction < 1 || ef_construction > 100000) {
-    ExitOnStartupError("--hnsw_ef_construction",
-                       absl::InvalidArgumentError(absl::StrCat("must be in [1, 100000], got ",
-                                                               ef_construction)));
+  if (absl::Status status = quarry::vector_search::ValidateEfConstruction(ef_construction);
+      !status.ok()) {
+    ExitOnStartupError("--hnsw_ef_construction", status);
   }
 
   auto runtime = quarry::server::Runtime::Create(QuarryServerOptionsFromFlags("vector-search"));
