@@ -493,19 +493,12 @@ grpc::Status SearchServiceImpl::SearchBatch(grpc::ServerContext* context,
     return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
         "queries: must hold 1 to ", kMaxBatchQueries, " searches, got ", n)));
   }
-  // A failure names the query it belongs to: "queries[2].top_k: ..." where
-  // the message starts with a field (bad input, unknown collection),
-  // "queries[2]: shard 1 did not answer ..." otherwise.
-  auto named = [](int i, const absl::Status& status) {
-    const bool field = absl::IsInvalidArgument(status) || absl::IsNotFound(status);
-    return absl::Status(status.code(),
-                        absl::StrCat("queries[", i, field ? "]." : "]: ", status.message()));
-  };
   std::vector<Prepared> prepared;
   int hits = 0;
   for (int i = 0; i < n; ++i) {
     auto one = Prepare((*caller)->tenant_id, request->queries(i));
-    QUARRY_RETURN_IF_ERROR(one.ok() ? absl::OkStatus() : named(i, one.status()));
+    // A failure names the query it belongs to (queries[2].top_k: ...).
+    QUARRY_RETURN_IF_ERROR(ForElement("queries", i, one.status()));
     hits += one->top_k;
     prepared.push_back(*std::move(one));
   }
@@ -532,7 +525,7 @@ grpc::Status SearchServiceImpl::SearchBatch(grpc::ServerContext* context,
     const absl::Time start = absl::Now();
     auto embedded =
         core_.embedder->Embed(model.first, model.second, texts, deadline - absl::Now());
-    QUARRY_RETURN_IF_ERROR(embedded.ok() ? absl::OkStatus() : named(queries[0], embedded.status()));
+    QUARRY_RETURN_IF_ERROR(ForElement("queries", queries[0], embedded.status()));
     const auto latency_us = static_cast<uint32_t>(absl::ToInt64Microseconds(absl::Now() - start));
     for (size_t j = 0; j < queries.size(); ++j) {
       Prepared& one = prepared[queries[j]];
@@ -547,9 +540,9 @@ grpc::Status SearchServiceImpl::SearchBatch(grpc::ServerContext* context,
   for (const Prepared& one : prepared) *shard_batch.add_queries() = one.shard_request;
   std::vector<std::vector<ShardAnswer>> answers = core_.shards->SearchBatch(shard_batch, deadline);
   for (int i = 0; i < n; ++i) {
-    absl::Status status = Respond(request->queries(i), prepared[i], std::move(answers[i]),
-                                  response->mutable_results(i));
-    QUARRY_RETURN_IF_ERROR(status.ok() ? status : named(i, status));
+    absl::Status answered = Respond(request->queries(i), prepared[i], std::move(answers[i]),
+                                    response->mutable_results(i));
+    QUARRY_RETURN_IF_ERROR(ForElement("queries", i, answered));
   }
   return grpc::Status::OK;
 }

@@ -45,4 +45,11 @@ absl::Status InDoubtAsUnavailable(absl::Status status) {
       status.message(), " (the write's outcome is unknown: retry it if it is idempotent)"));
 }
 
+absl::Status ForElement(absl::string_view field, int index, const absl::Status& status) {
+  if (status.ok()) return status;
+  const bool names_field = absl::IsInvalidArgument(status) || absl::IsNotFound(status);
+  return absl::Status(status.code(), absl::StrCat(field, "[", index, names_field ? "]." : "]: ",
+                                                  status.message()));
+}
+
 }  // namespace quarry

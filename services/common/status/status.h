@@ -4,6 +4,7 @@
 #include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace quarry {
 
@@ -23,6 +24,12 @@ bool IsRetryable(absl::StatusCode code);
 // that is a transient outage, which is what UNAVAILABLE means in gRPC (safe to
 // retry for idempotent calls).
 absl::Status InDoubtAsUnavailable(absl::Status status);
+
+// Names the element of a repeated field that a failure belongs to, for batch
+// calls that fail whole: "queries[2].top_k: ..." when the message starts with
+// a field (INVALID_ARGUMENT, NOT_FOUND), "queries[2]: shard 1 ..." otherwise.
+// The code is kept.
+absl::Status ForElement(absl::string_view field, int index, const absl::Status& status);
 
 }  // namespace quarry
 

@@ -69,6 +69,16 @@ TEST(StatusMapping, AnInDoubtWriteIsRetryableAndNothingElseChanges) {
   }
 }
 
+TEST(StatusMapping, ForElementNamesTheElementOfABatch) {
+  EXPECT_EQ(ForElement("queries", 2, absl::InvalidArgumentError("top_k: too big")),
+            absl::InvalidArgumentError("queries[2].top_k: too big"));
+  EXPECT_EQ(ForElement("queries", 0, absl::NotFoundError("collection \"x\" not found")),
+            absl::NotFoundError("queries[0].collection \"x\" not found"));
+  EXPECT_EQ(ForElement("queries", 1, absl::UnavailableError("shard 1 did not answer")),
+            absl::UnavailableError("queries[1]: shard 1 did not answer"));
+  EXPECT_TRUE(ForElement("queries", 3, absl::OkStatus()).ok());
+}
+
 TEST(StatusMapping, OnlyTransientCodesAreRetryable) {
   int retryable = 0;
   for (const Row& row : kTable) retryable += IsRetryable(row.absl_code);

@@ -71,13 +71,8 @@ grpc::Status ShardServiceImpl::SearchShardBatch(
       result->set_watermark(state_.watermark());
       continue;
     }
-    if (!status.ok()) {
-      // The whole batch fails, naming the query: "queries[2].k: must be in
-      // ..." for bad input, "queries[2]: ..." for anything else.
-      const bool field = absl::IsInvalidArgument(status);
-      return ToGrpcStatus(absl::Status(
-          status.code(), absl::StrCat("queries[", i, field ? "]." : "]: ", status.message())));
-    }
+    // The whole batch fails, naming the query ("queries[2].k: must be in ...").
+    if (!status.ok()) return ToGrpcStatus(ForElement("queries", i, status));
   }
   return grpc::Status::OK;
 }
