@@ -407,6 +407,22 @@ absl::StatusOr<SearchServiceImpl::Prepared> SearchServiceImpl::Prepare(
   return prepared;
 }
 
+absl::StatusOr<uint32_t> SearchServiceImpl::Embed(const std::string& model, int dimension,
+                                                  const std::vector<std::string>& texts,
+                                                  const std::vector<Prepared*>& queries,
+                                                  absl::Time deadline) {
+  const absl::Time start = absl::Now();
+  auto embedded = core_.embedder->Embed(model, dimension, texts, deadline - absl::Now());
+  if (!embedded.ok()) return embedded.status();
+  for (size_t j = 0; j < queries.size(); ++j) {
+    const std::vector<float>& vector = (*embedded)[j];
+    core_.query_cache->Put(*queries[j]->embed_key, vector);
+    queries[j]->shard_request.mutable_vector()->mutable_values()->Add(vector.begin(),
+                                                                      vector.end());
+  }
+  return static_cast<uint32_t>(absl::ToInt64Microseconds(absl::Now() - start));
+}
+
 absl::Status SearchServiceImpl::Respond(const v1::SearchRequest& request,
                                         const Prepared& prepared,
                                         std::vector<ShardAnswer> answers,
@@ -466,16 +482,10 @@ grpc::Status SearchServiceImpl::Search(grpc::ServerContext* context,
   QUARRY_RETURN_IF_ERROR(prepared.status());
   const absl::Time deadline = Deadline(*context, core_.options.default_deadline);
   if (prepared->embed_key.has_value()) {
-    const absl::Time start = absl::Now();
-    auto embedded = core_.embedder->Embed(prepared->collection.model,
-                                          prepared->collection.dimension, {request->text()},
-                                          deadline - absl::Now());
-    QUARRY_RETURN_IF_ERROR(embedded.status());
-    std::vector<float>& vector = (*embedded)[0];
-    core_.query_cache->Put(*prepared->embed_key, vector);
-    prepared->shard_request.mutable_vector()->mutable_values()->Add(vector.begin(), vector.end());
-    response->set_embed_latency_us(
-        static_cast<uint32_t>(absl::ToInt64Microseconds(absl::Now() - start)));
+    auto latency_us = Embed(prepared->collection.model, prepared->collection.dimension,
+                            {request->text()}, {&*prepared}, deadline);
+    QUARRY_RETURN_IF_ERROR(latency_us.status());
+    response->set_embed_latency_us(*latency_us);
   }
   QUARRY_RETURN_IF_ERROR(Respond(*request, *prepared,
                                  core_.shards->Search(prepared->shard_request, deadline),
@@ -521,19 +531,14 @@ grpc::Status SearchServiceImpl::SearchBatch(grpc::ServerContext* context,
   }
   for (const auto& [model, queries] : to_embed) {
     std::vector<std::string> texts;
-    for (int i : queries) texts.push_back(request->queries(i).text());
-    const absl::Time start = absl::Now();
-    auto embedded =
-        core_.embedder->Embed(model.first, model.second, texts, deadline - absl::Now());
-    QUARRY_RETURN_IF_ERROR(ForElement("queries", queries[0], embedded.status()));
-    const auto latency_us = static_cast<uint32_t>(absl::ToInt64Microseconds(absl::Now() - start));
-    for (size_t j = 0; j < queries.size(); ++j) {
-      Prepared& one = prepared[queries[j]];
-      const std::vector<float>& vector = (*embedded)[j];
-      core_.query_cache->Put(*one.embed_key, vector);
-      one.shard_request.mutable_vector()->mutable_values()->Add(vector.begin(), vector.end());
-      response->mutable_results(queries[j])->set_embed_latency_us(latency_us);
+    std::vector<Prepared*> targets;
+    for (int i : queries) {
+      texts.push_back(request->queries(i).text());
+      targets.push_back(&prepared[i]);
     }
+    auto latency_us = Embed(model.first, model.second, texts, targets, deadline);
+    QUARRY_RETURN_IF_ERROR(ForElement("queries", queries[0], latency_us.status()));
+    for (int i : queries) response->mutable_results(i)->set_embed_latency_us(*latency_us);
   }
 
   quarry::search::v1::SearchShardBatchRequest shard_batch;

@@ -121,6 +121,12 @@ class SearchServiceImpl final : public quarry::gateway::v1::SearchService::Servi
   // Validation, the collection, and the query vector when it is given or
   // cached.
   absl::StatusOr<Prepared> Prepare(int64_t tenant_id, const v1::SearchRequest& request);
+  // Embeds `texts` with one model (one call), caches each vector under its
+  // query's embed_key and completes that query's shard request. Returns the
+  // call's latency in microseconds.
+  absl::StatusOr<uint32_t> Embed(const std::string& model, int dimension,
+                                 const std::vector<std::string>& texts,
+                                 const std::vector<Prepared*>& queries, absl::Time deadline);
   // Merges the shards' answers and fetches payloads into `response`.
   absl::Status Respond(const v1::SearchRequest& request, const Prepared& prepared,
                        std::vector<ShardAnswer> answers, v1::SearchResponse* response);
