@@ -14,6 +14,9 @@ bazel test //... "$@" || status=$?
 # The test logs of this build, resolved now: the summary must not depend on
 # where the bazel-testlogs link points after other Bazel runs.
 testlogs="$(bazel info "$@" bazel-testlogs 2>/dev/null || echo bazel-testlogs)"
+# One line saying whether the optional model-file tests were built
+# (third_party/optional_models.bzl writes it when Bazel evaluates @shared_models).
+models_status="$(bazel info "$@" output_base 2>/dev/null)/external/shared_models/STATUS"
 # Fuzzing (fuzz/README.md): each libFuzzer target for QUARRY_FUZZ_SECONDS
 # (default 20) under ASan/UBSan; any crash, leak or report fails the run.
 # QUARRY_FUZZ_SECONDS=0 skips it.
@@ -22,5 +25,5 @@ if [ "${QUARRY_FUZZ_SECONDS:-20}" != 0 ]; then
 fi
 # Exit code 4: build fine but no test targets; treat as failure, a green run
 # must have run tests.
-python3 scripts/test_summary.py "$testlogs" || status=$((status == 0 ? 1 : status))
+python3 scripts/test_summary.py "$testlogs" "$models_status" || status=$((status == 0 ? 1 : status))
 exit "$status"

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Counts test cases over Bazel's JUnit XML files and prints one closing line.
 
-Usage: test_summary.py BAZEL_TESTLOGS_DIR
-Prints "tests: N passed, N failed[, N skipped]" and exits 1 when any test case
-failed or when no test case ran at all.
+Usage: test_summary.py BAZEL_TESTLOGS_DIR [NOTE_FILE ...]
+Prints each NOTE_FILE's lines (e.g. whether the optional model-file tests were
+built), then "tests: N passed, N failed[, N skipped]" as the last line, and
+exits 1 when any test case failed or when no test case ran at all.
 """
 import pathlib
 import sys
@@ -31,6 +32,11 @@ def main() -> int:
                 passed += 1
     for name in failed_cases:
         print(f"FAILED: {name}")
+    for note in sys.argv[2:]:
+        try:
+            print(pathlib.Path(note).read_text(encoding="utf-8").strip())
+        except OSError as error:
+            print(f"note {note} unreadable: {error}")
     line = f"tests: {passed} passed, {failed} failed"
     if skipped:
         line += f", {skipped} skipped"
