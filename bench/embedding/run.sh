@@ -2,13 +2,20 @@
 # Embedding encoder benchmark: the C++ encoder (bazel, --config=opt) and
 # PyTorch's CPU throughput on the same model and inputs, in one run.
 #   bench/embedding/run.sh [--min_seconds=2] [--batch_sizes=1,8,32,64]
-# Uses ../shared/models/all-MiniLM-L6-v2 with its pretrained weights when
-# model.safetensors is there; otherwise a model with exactly its architecture
-# and seeded random weights (throughput does not depend on the weight values).
+# QUARRY_MODEL_DIR names an all-MiniLM-L6-v2 directory (e.g. the optional
+# ../shared/models/all-MiniLM-L6-v2): its pretrained weights are used when
+# model.safetensors is there; otherwise a model with exactly its architecture,
+# its vocabulary and seeded random weights (throughput does not depend on the
+# weight values). Nothing outside the repository is read unless it is named.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-SHARED=${QUARRY_MODEL_DIR:-$ROOT/../shared/models/all-MiniLM-L6-v2}
+SHARED=${QUARRY_MODEL_DIR:-}
+if [ -z "$SHARED" ] || [ ! -f "$SHARED/vocab.txt" ]; then
+  echo "bench/embedding: set QUARRY_MODEL_DIR to an all-MiniLM-L6-v2 directory with vocab.txt" \
+       "(e.g. ../shared/models/all-MiniLM-L6-v2)" >&2
+  exit 2
+fi
 MIN_SECONDS=2
 BATCH_SIZES=1,8,32,64
 for arg in "$@"; do
