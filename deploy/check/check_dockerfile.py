@@ -2,7 +2,7 @@
 """Structural checks of deploy/docker/Dockerfile (no Docker engine needed).
 
 Docker cannot run on the build machines, so this parses the Dockerfile and
-asserts what the issue asks of the images: multi-stage; the build stage is
+asserts what the images must be: multi-stage; the build stage is
 Debian 12 and builds //services/${SERVICE} with Bazel; the final stage is
 debian:bookworm-slim, installs no -dev packages, copies the binary from the
 build stage and runs as a non-root user; no HEALTHCHECK anywhere.

@@ -1,5 +1,5 @@
 // Fault: SIGTERM of every service in turn under load, each drained and then
-// restarted so the next one still has a twin (issue #9; tests/fault/README.md).
+// restarted so the next one still has a twin (tests/fault/README.md).
 // A draining process turns NOT_SERVING, lets in-flight calls finish within its
 // grace period and exits 0; clients see at most UNAVAILABLE while it drains;
 // a draining worker finishes or releases its jobs; nothing acknowledged is lost.

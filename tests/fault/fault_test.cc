@@ -1,4 +1,4 @@
-// Fault injection under load (issue #9). One suite on loopback shared by the
+// Fault injection under load. One suite on loopback shared by the
 // tests: embedding, shard 0 with two replicas, shard 1 with an only replica,
 // two workers, two gateways behind nginx. Each test starts a bounded mix of
 // upserts and searches through nginx on a collection of its own, injects one

@@ -1,5 +1,5 @@
 // Fault: a network partition between the gateway and one shard, then healed
-// (issue #9; tests/fault/README.md). Shard 1's only replica runs in a network
+// (tests/fault/README.md). Shard 1's only replica runs in a network
 // namespace behind a veth pair; the test sets the link down for ten seconds
 // under a bounded upsert/search load and checks what clients saw, that the
 // replica catches up after the link is back, and that every acknowledged
