@@ -1,6 +1,5 @@
 #include "services/common/telemetry/metrics.h"
 
-#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <utility>
@@ -8,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "prometheus/text_serializer.h"
+#include "services/common/telemetry/logger.h"
 
 namespace quarry::telemetry {
 namespace {
@@ -20,7 +20,9 @@ auto OrDie(const std::string& name, Fn fn) -> decltype(fn()) {
   try {
     return fn();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "quarry telemetry: invalid metric \"%s\": %s\n", name.c_str(), e.what());
+    // The process's own logger is not reachable from here; a logger of its own
+    // still writes the one JSON line an operator's log pipeline can read.
+    Logger("telemetry").Error("invalid metric", {{"metric", name}, {"error", e.what()}});
     std::abort();
   }
 }

@@ -27,9 +27,9 @@ std::string FloatBytes(const std::vector<float>& vector) {
 // Embeds documents batch by batch and writes their vectors, reusing vectors
 // the embedding cache already holds for the same text and model. Shared by
 // index_documents (pending documents) and reindex_collection (all of them).
-class Embedder {
+class DocumentEmbedder {
  public:
-  Embedder(pg::Pool& pool, EmbeddingClient& client, const HandlerOptions& options)
+  DocumentEmbedder(pg::Pool& pool, EmbeddingClient& client, const HandlerOptions& options)
       : pool_(pool), client_(client), options_(options) {}
 
   struct Totals {
@@ -109,7 +109,7 @@ class Embedder {
   const HandlerOptions options_;
 };
 
-std::string TotalsJson(const Embedder::Totals& totals) {
+std::string TotalsJson(const DocumentEmbedder::Totals& totals) {
   return nlohmann::json{{"embedded", totals.embedded},
                         {"reused_from_cache", totals.reused},
                         {"written", totals.written}}
@@ -167,7 +167,7 @@ class IndexDocumentsHandler final : public JobHandler {
 
  private:
   pg::Pool& pool_;
-  Embedder embedder_;
+  DocumentEmbedder embedder_;
 };
 
 class ReindexCollectionHandler final : public JobHandler {
@@ -220,7 +220,7 @@ class ReindexCollectionHandler final : public JobHandler {
 
  private:
   pg::Pool& pool_;
-  Embedder embedder_;
+  DocumentEmbedder embedder_;
 };
 
 class RefreshStatsHandler final : public JobHandler {
