@@ -14,6 +14,7 @@
 #include "services/worker/handlers/handlers.h"
 #include "services/worker/runner.h"
 #include "services/worker/worker_metrics.h"
+#include "services/worker/worker_options.h"
 
 QUARRY_DEFINE_SERVER_FLAGS(50081, 51081);
 ABSL_FLAG(std::string, database_url, "",
@@ -31,33 +32,33 @@ int main(int argc, char** argv) {
   quarry::server::ParseFlagsWithEnvironment(argc, argv);
   using quarry::server::ExitOnStartupError;
 
-  const std::string database_url = absl::GetFlag(FLAGS_database_url);
-  const int threads = absl::GetFlag(FLAGS_threads);
-  if (threads < 1 || threads > 256) {
-    ExitOnStartupError("--threads", absl::InvalidArgumentError(
-                                        absl::StrCat("must be in [1, 256], got ", threads)));
-  }
-  const absl::Duration lease = absl::GetFlag(FLAGS_lease);
-  if (lease < absl::Seconds(2)) {
-    ExitOnStartupError("--lease", absl::InvalidArgumentError("must be at least 2s"));
+  quarry::worker::WorkerOptions worker;
+  worker.database_url = absl::GetFlag(FLAGS_database_url);
+  worker.embedding_target = absl::GetFlag(FLAGS_embedding_target);
+  worker.threads = absl::GetFlag(FLAGS_threads);
+  worker.lease = absl::GetFlag(FLAGS_lease);
+  worker.purge_retention = absl::GetFlag(FLAGS_purge_retention);
+  if (absl::Status valid = worker.Validate(); !valid.ok()) {
+    ExitOnStartupError("configuration", valid);
   }
 
   auto runtime = quarry::server::Runtime::Create(QuarryServerOptionsFromFlags("worker"));
   if (!runtime.ok()) ExitOnStartupError("configuration", runtime.status());
 
   // Connections for the handlers, heartbeats, the dispatcher and metrics.
-  auto pool = quarry::server::OpenDatabaseOrExit(database_url, threads + 3, absl::Seconds(60));
+  auto pool = quarry::server::OpenDatabaseOrExit(worker.database_url, worker.threads + 3,
+                                                 absl::Seconds(60));
 
-  quarry::jobqueue::PgJobQueue queue(*pool, database_url);
+  quarry::jobqueue::PgJobQueue queue(*pool, worker.database_url);
   // Jobs wait out an embedding outage (up to the embed timeout) instead of
   // spending their attempts on it.
   quarry::GrpcEmbeddingClient embedder(
-      (*runtime)->NewChannel(absl::GetFlag(FLAGS_embedding_target),
+      (*runtime)->NewChannel(worker.embedding_target,
                              {"quarry.embedding.v1.EmbeddingService"}),
       /*wait_for_ready=*/true);
   quarry::worker::HandlerRegistry registry;
   quarry::worker::HandlerOptions handler_options;
-  handler_options.purge_retention = absl::GetFlag(FLAGS_purge_retention);
+  handler_options.purge_retention = worker.purge_retention;
   if (auto status = quarry::worker::RegisterHandlers(registry, *pool, embedder, handler_options);
       !status.ok()) {
     ExitOnStartupError("handlers", status);
@@ -69,9 +70,9 @@ int main(int argc, char** argv) {
   quarry::worker::RunnerOptions options;
   options.owner = absl::StrCat(host, ":", getpid(), ":",
                                quarry::crypto::Sha256Hex(quarry::crypto::RandomBytes(8)).substr(0, 8));
-  options.threads = threads;
-  options.lease = lease;
-  options.heartbeat = lease / 4;
+  options.threads = worker.threads;
+  options.lease = worker.lease;
+  options.heartbeat = worker.lease / 4;
   options.backoff.initial = absl::Seconds(2);
   options.on_event = [&metrics](const quarry::worker::JobEvent& e) { metrics.OnEvent(e); };
   options.on_leases_recovered = [&metrics](int n) { metrics.OnLeasesRecovered(n); };
@@ -85,7 +86,7 @@ int main(int argc, char** argv) {
   metrics.StartQueueDepthPolling(absl::Seconds(5));
   (*server)->SetServing(true);
   (*runtime)->logger().Info("worker running", {{"owner", options.owner},
-                                              {"threads", absl::StrCat(threads)}});
+                                              {"threads", absl::StrCat(worker.threads)}});
 
   return (*runtime)->ServeUntilSignal(signals, **server, [&] {
     // Stop claiming, let running jobs finish within the grace, release the rest.
