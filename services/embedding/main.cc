@@ -12,6 +12,7 @@
 #include "services/embedding/serving/batcher.h"
 #include "services/embedding/serving/embedding_cache.h"
 #include "services/embedding/serving/embedding_service.h"
+#include "services/embedding/serving/service_options.h"
 
 QUARRY_DEFINE_SERVER_FLAGS(50061, 51061);
 ABSL_FLAG(std::string, model, "hashing",
@@ -33,6 +34,19 @@ int main(int argc, char** argv) {
   quarry::server::ParseFlagsWithEnvironment(argc, argv);
   using quarry::server::ExitOnStartupError;
 
+  quarry::embedding::EmbeddingServiceOptions options;
+  options.model = absl::GetFlag(FLAGS_model);
+  options.model_dir = absl::GetFlag(FLAGS_model_dir);
+  options.dimension = absl::GetFlag(FLAGS_dimension);
+  options.cache_bytes = absl::GetFlag(FLAGS_cache_bytes);
+  options.database_url = absl::GetFlag(FLAGS_database_url);
+  options.batch.token_budget = absl::GetFlag(FLAGS_batch_token_budget);
+  options.batch.max_wait = absl::GetFlag(FLAGS_batch_max_wait);
+  options.batch.max_queued_texts = absl::GetFlag(FLAGS_max_queued_texts);
+  if (absl::Status valid = options.Validate(); !valid.ok()) {
+    ExitOnStartupError("configuration", valid);
+  }
+
   auto runtime = quarry::server::Runtime::Create(QuarryServerOptionsFromFlags("embedding"));
   if (!runtime.ok()) ExitOnStartupError("configuration", runtime.status());
   auto& metrics = (*runtime)->metrics();
@@ -41,35 +55,26 @@ int main(int argc, char** argv) {
   // "starting" from "dead".
   const absl::Time load_start = absl::Now();
   std::unique_ptr<quarry::embedding::Embedder> embedder;
-  if (const std::string dir = absl::GetFlag(FLAGS_model_dir); !dir.empty()) {
-    auto bert = quarry::embedding::BertEncoder::Load(dir);
+  if (!options.model_dir.empty()) {
+    auto bert = quarry::embedding::BertEncoder::Load(options.model_dir);
     if (!bert.ok()) ExitOnStartupError("--model_dir", bert.status());
     embedder = std::move(*bert);
-  } else if (absl::GetFlag(FLAGS_model) == "hashing") {
-    auto hashing = quarry::embedding::HashingEmbedder::Create(absl::GetFlag(FLAGS_dimension));
+  } else {  // Validate admits only the hashing model here.
+    auto hashing = quarry::embedding::HashingEmbedder::Create(options.dimension);
     if (!hashing.ok()) ExitOnStartupError("--dimension", hashing.status());
     embedder = std::move(*hashing);
-  } else {
-    ExitOnStartupError("--model", absl::InvalidArgumentError(absl::StrCat(
-                                      "unknown built-in model \"", absl::GetFlag(FLAGS_model),
-                                      "\" (use hashing, or --model_dir)")));
   }
   metrics.Gauge("quarry_embedding_model_load_seconds", "Time to load the model at start.",
                 {{"model", embedder->info().name}})
       .Set(absl::ToDoubleSeconds(absl::Now() - load_start));
 
   std::unique_ptr<quarry::pg::Pool> pool;  // The L2 cache is optional.
-  if (const std::string url = absl::GetFlag(FLAGS_database_url); !url.empty()) {
-    pool = quarry::server::OpenDatabaseOrExit(url, 4, absl::Seconds(5));
+  if (!options.database_url.empty()) {
+    pool = quarry::server::OpenDatabaseOrExit(options.database_url, 4, absl::Seconds(5));
   }
   quarry::embedding::EmbeddingCache cache(embedder->info().name,
-                                          static_cast<size_t>(absl::GetFlag(FLAGS_cache_bytes)),
-                                          pool.get());
+                                          static_cast<size_t>(options.cache_bytes), pool.get());
 
-  quarry::embedding::BatcherOptions batch_options;
-  batch_options.token_budget = absl::GetFlag(FLAGS_batch_token_budget);
-  batch_options.max_wait = absl::GetFlag(FLAGS_batch_max_wait);
-  batch_options.max_queued_texts = absl::GetFlag(FLAGS_max_queued_texts);
   const quarry::embedding::Embedder& model = *embedder;
   quarry::embedding::Batcher batcher(
       [&model](const std::vector<absl::string_view>& texts)
@@ -83,7 +88,7 @@ int main(int argc, char** argv) {
         }
         return out;
       },
-      [&model](absl::string_view text) { return model.CountTokens(text); }, batch_options,
+      [&model](absl::string_view text) { return model.CountTokens(text); }, options.batch,
       quarry::embedding::BatchMetricsObserver(metrics));
 
   quarry::embedding::EmbeddingServiceImpl service(model, batcher, cache, &metrics);
