@@ -109,7 +109,10 @@ TEST_F(ReferenceTest, TinyClsF16ModelMatchesPyTorch) {
   CheckAgainstReference(dir, reference_["sentences"], Model("tiny_cls_model"));
 }
 
-// With pretrained weights in ../shared/models, the real model is checked too.
+// The real model is checked too when the optional @shared_models repository
+// (third_party/optional_models.bzl) holds its weights: QUARRY_TEST_MODELS names
+// the model directory, by default ../shared/models beside the checkout; without
+// its vocabulary and configuration this test is not built at all.
 TEST(RealModelTest, PretrainedMiniLmMatchesPyTorchWhenPresent) {
   const nlohmann::json real =
       ReadJson(testing::RunfilePath(std::string(kReferenceDir) + "/real_reference.json"));
