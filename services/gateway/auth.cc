@@ -8,6 +8,11 @@
 
 namespace quarry::gateway {
 
+RateLimit Gatekeeper::LimitInForce(const store::KeyRecord& key) const {
+  return {key.rate_limit_per_second.value_or(options_.default_rate_per_second),
+          key.burst.value_or(options_.default_burst)};
+}
+
 absl::StatusOr<Principal> Gatekeeper::Authenticate(const std::string& secret) {
   const std::string hash = HashApiKey(secret);
   const absl::Time now = absl::Now();
@@ -34,8 +39,9 @@ absl::StatusOr<Principal> Gatekeeper::Authenticate(const std::string& secret) {
       p.write |= scope == "write" || scope == "admin";
       p.admin |= scope == "admin";
     }
-    p.rate_per_second = (*key)->rate_limit_per_second.value_or(options_.default_rate_per_second);
-    p.burst = (*key)->burst.value_or(options_.default_burst);
+    const RateLimit limit = LimitInForce(**key);
+    p.rate_per_second = limit.rate_per_second;
+    p.burst = limit.burst;
     principal = std::move(p);
   }
   absl::MutexLock lock(&mu_);
@@ -57,8 +63,8 @@ absl::StatusOr<Gatekeeper::Admission> Gatekeeper::Admit(const grpc::ServerContex
   auto principal = Authenticate(*secret);
   if (!principal.ok()) return principal.status();
 
-  const absl::Duration wait = rate_limiter_.Admit(principal->key_id, principal->rate_per_second,
-                                                  principal->burst, absl::Now());
+  const absl::Duration wait =
+      rate_limiter_.Admit(principal->key_id, principal->rate_per_second, principal->burst);
   if (wait > absl::ZeroDuration()) {
     return absl::ResourceExhaustedError(
         absl::StrCat("rate limit of API key ", principal->key_id, " (",

@@ -12,7 +12,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "services/common/pg/pool.h"
-#include "services/gateway/rate_limiter.h"
+#include "services/common/telemetry/logger.h"
+#include "services/gateway/shared_rate_limiter.h"
 #include "services/gateway/store.h"
 
 namespace quarry::gateway {
@@ -28,12 +29,21 @@ struct Principal {
   int burst = 0;
 };
 
+// A key's token bucket: sustained calls per second and burst.
+struct RateLimit {
+  double rate_per_second = 0;
+  int burst = 0;
+};
+
 struct AuthOptions {
   // How long a key lookup is trusted: a revoked key stops working within this.
   absl::Duration key_cache_ttl = absl::Seconds(5);
-  // Defaults for keys stored without a rate limit.
+  // Defaults for keys stored without a rate limit. Every gateway of a
+  // deployment must use the same: they share one bucket per key.
   double default_rate_per_second = 100;
   int default_burst = 200;
+  // How gateways share each key's bucket through PostgreSQL.
+  SharedRateLimiterOptions rate_limits;
   // RPCs in progress across the gateway; past it new calls are shed with
   // RESOURCE_EXHAUSTED instead of queueing without bound.
   int max_in_flight = 512;
@@ -44,7 +54,10 @@ struct AuthOptions {
 // failures: UNAUTHENTICATED, RESOURCE_EXHAUSTED, PERMISSION_DENIED.
 class Gatekeeper {
  public:
-  Gatekeeper(pg::Pool& pool, AuthOptions options) : pool_(pool), options_(options) {}
+  // `logger` (may be null) hears when rate limiting falls back to per-gateway
+  // buckets because PostgreSQL is unreachable, and when it recovers.
+  Gatekeeper(pg::Pool& pool, AuthOptions options, telemetry::Logger* logger = nullptr)
+      : pool_(pool), options_(options), rate_limiter_(pool, options.rate_limits, logger) {}
 
   // Holds one in-flight slot until destroyed.
   class Admission {
@@ -74,6 +87,9 @@ class Gatekeeper {
   // unknown or revoked key.
   absl::StatusOr<Principal> Authenticate(const std::string& secret);
 
+  // The limit in force for `key`: its own, or the defaults where it has none.
+  RateLimit LimitInForce(const store::KeyRecord& key) const;
+
   int in_flight() const { return in_flight_.load(); }
 
  private:
@@ -84,7 +100,7 @@ class Gatekeeper {
 
   pg::Pool& pool_;
   const AuthOptions options_;
-  RateLimiter rate_limiter_;
+  SharedRateLimiter rate_limiter_;
   std::atomic<int> in_flight_{0};
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, CacheEntry> cache_ ABSL_GUARDED_BY(mu_);  // by key hash

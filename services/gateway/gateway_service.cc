@@ -771,7 +771,9 @@ grpc::Status StatsServiceImpl::GetJobStats(grpc::ServerContext* context,
 
 namespace {
 
-void ToProto(const store::KeyRecord& key, v1::ApiKey* out) {
+// `limit`: the one in force (Gatekeeper::LimitInForce), not what is stored,
+// which is nothing for a key on the defaults.
+void ToProto(const store::KeyRecord& key, const RateLimit& limit, v1::ApiKey* out) {
   out->set_id(key.id);
   out->set_name(key.name);
   for (const std::string& scope : key.scopes) {
@@ -779,8 +781,8 @@ void ToProto(const store::KeyRecord& key, v1::ApiKey* out) {
                     : scope == "write" ? v1::SCOPE_WRITE
                                        : v1::SCOPE_READ);
   }
-  out->set_rate_limit_per_second(key.rate_limit_per_second.value_or(0));
-  out->set_burst(key.burst.value_or(0));
+  out->set_rate_limit_per_second(limit.rate_per_second);
+  out->set_burst(limit.burst);
   SetTime(key.created_at, out->mutable_create_time());
   if (key.revoked_at) SetTime(*key.revoked_at, out->mutable_revoke_time());
 }
@@ -812,7 +814,7 @@ grpc::Status AdminServiceImpl::CreateApiKey(grpc::ServerContext* context,
     return store::InsertKey(txn, key, secret.hash);
   });
   QUARRY_RETURN_IF_ERROR(stored.status());
-  ToProto(*stored, response->mutable_key());
+  ToProto(*stored, core_.gate->LimitInForce(*stored), response->mutable_key());
   response->set_secret(secret.secret);
   return grpc::Status::OK;
 }
@@ -827,7 +829,7 @@ grpc::Status AdminServiceImpl::ListApiKeys(grpc::ServerContext* context,
         return store::ListKeys(txn, (*caller)->tenant_id);
       });
   QUARRY_RETURN_IF_ERROR(keys.status());
-  for (const auto& key : *keys) ToProto(key, response->add_keys());
+  for (const auto& key : *keys) ToProto(key, core_.gate->LimitInForce(key), response->add_keys());
   return grpc::Status::OK;
 }
 
@@ -845,7 +847,7 @@ grpc::Status AdminServiceImpl::RevokeApiKey(grpc::ServerContext* context,
   if (!key->has_value()) {
     return ToGrpcStatus(absl::NotFoundError(absl::StrCat("API key ", request->id(), " not found")));
   }
-  ToProto(**key, response->mutable_key());
+  ToProto(**key, core_.gate->LimitInForce(**key), response->mutable_key());
   return grpc::Status::OK;
 }
 

@@ -10,6 +10,7 @@
 #include "services/gateway/auth.h"
 #include "services/gateway/gateway_service.h"
 #include "services/gateway/job_watch_hub.h"
+#include "services/gateway/limits.h"
 #include "services/gateway/parse_errors.h"
 #include "services/gateway/shards.h"
 #include "services/jobqueue/pg_job_queue.h"
@@ -25,6 +26,12 @@ ABSL_FLAG(std::string, shard_targets, "127.0.0.1:50071",
 ABSL_FLAG(absl::Duration, key_cache_ttl, absl::Seconds(5),
           "How long API key lookups are cached; a revoked key stops working within this.");
 ABSL_FLAG(int, max_in_flight, 512, "Calls in progress before new ones are shed.");
+ABSL_FLAG(double, default_rate_limit_per_second, quarry::gateway::AuthOptions().default_rate_per_second,
+          "Calls per second of an API key created without a rate limit, for the whole "
+          "deployment (give every gateway the same value).");
+ABSL_FLAG(int, default_burst, quarry::gateway::AuthOptions().default_burst,
+          "Burst of an API key created without one, for the whole deployment (give every "
+          "gateway the same value).");
 ABSL_FLAG(int64_t, query_cache_bytes, 64 << 20, "LRU of recent query vectors, in bytes.");
 ABSL_FLAG(int, pool_size, 16, "PostgreSQL connections.");
 
@@ -41,6 +48,19 @@ int main(int argc, char** argv) {
   }
   if (absl::GetFlag(FLAGS_max_in_flight) < 1) {
     ExitOnStartupError("--max_in_flight", absl::InvalidArgumentError("must be at least 1"));
+  }
+  if (const double rate = absl::GetFlag(FLAGS_default_rate_limit_per_second);
+      !(rate >= 1 && rate <= quarry::gateway::kMaxRateLimitPerSecond)) {
+    ExitOnStartupError("--default_rate_limit_per_second",
+                       absl::InvalidArgumentError(absl::StrCat(
+                           "must be in [1, ", quarry::gateway::kMaxRateLimitPerSecond, "], got ",
+                           rate)));
+  }
+  if (const int burst = absl::GetFlag(FLAGS_default_burst);
+      burst < 1 || burst > quarry::gateway::kMaxBurst) {
+    ExitOnStartupError("--default_burst",
+                       absl::InvalidArgumentError(absl::StrCat(
+                           "must be in [1, ", quarry::gateway::kMaxBurst, "], got ", burst)));
   }
 
   auto runtime = quarry::server::Runtime::Create(QuarryServerOptionsFromFlags("gateway"));
@@ -61,7 +81,9 @@ int main(int argc, char** argv) {
   quarry::gateway::AuthOptions auth_options;
   auth_options.key_cache_ttl = absl::GetFlag(FLAGS_key_cache_ttl);
   auth_options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
-  quarry::gateway::Gatekeeper gate(*pool, auth_options);
+  auth_options.default_rate_per_second = absl::GetFlag(FLAGS_default_rate_limit_per_second);
+  auth_options.default_burst = absl::GetFlag(FLAGS_default_burst);
+  quarry::gateway::Gatekeeper gate(*pool, auth_options, &(*runtime)->logger());
   quarry::gateway::JobWatchHub watch_hub(database_url);
   quarry::LruCache<std::vector<float>, quarry::FloatVectorSizer> query_cache(
       static_cast<size_t>(absl::GetFlag(FLAGS_query_cache_bytes)));
