@@ -1,15 +1,88 @@
 #include "tools/quarryctl/ingest.h"
 
+#include <sys/stat.h>
+
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
+#include "services/gateway/limits.h"
 
 namespace quarry::ctl {
+
+namespace {
+
+// "array", "string", ...: what a user sees in the file.
+std::string JsonTypeName(const nlohmann::json& value) { return value.type_name(); }
+
+}  // namespace
+
+absl::StatusOr<InputDocument> ParseJsonDocument(absl::string_view line) {
+  const nlohmann::json json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return absl::InvalidArgumentError("not valid JSON");
+  if (!json.is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected a JSON object, got ", JsonTypeName(json)));
+  }
+  auto bad = [](absl::string_view field, absl::string_view want, const nlohmann::json& got) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("field \"", field, "\" must be ", want, ", got ", JsonTypeName(got)));
+  };
+  InputDocument doc;
+  if (!json.contains("id")) return absl::InvalidArgumentError("field \"id\" is missing");
+  const auto& id = json["id"];
+  if (id.is_string()) {
+    doc.id = id.get<std::string>();
+  } else if (id.is_number_integer()) {
+    doc.id = id.dump();  // The decimal digits, as the user wrote them.
+  } else {
+    return bad("id", "a string or an integer", id);
+  }
+  if (!json.contains("text")) return absl::InvalidArgumentError("field \"text\" is missing");
+  if (!json["text"].is_string()) return bad("text", "a string", json["text"]);
+  doc.text = json["text"].get<std::string>();
+  if (json.contains("metadata")) {
+    const auto& metadata = json["metadata"];
+    if (!metadata.is_object()) return bad("metadata", "an object", metadata);
+    for (const auto& [key, value] : metadata.items()) {
+      doc.metadata[key] = value.is_string() ? value.get<std::string>() : value.dump();
+    }
+  }
+  if (json.contains("tags")) {
+    const auto& tags = json["tags"];
+    if (!tags.is_array()) return bad("tags", "an array of strings", tags);
+    for (size_t i = 0; i < tags.size(); ++i) {
+      if (!tags[i].is_string()) {
+        return bad(absl::StrCat("tags[", i, "]"), "a string", tags[i]);
+      }
+      doc.tags.push_back(tags[i].get<std::string>());
+    }
+  }
+  if (json.contains("vector")) {
+    const auto& vector = json["vector"];
+    if (!vector.is_array() || vector.empty()) {
+      return bad("vector", "a non-empty array of numbers", vector);
+    }
+    for (size_t i = 0; i < vector.size(); ++i) {
+      if (!vector[i].is_number()) {
+        return bad(absl::StrCat("vector[", i, "]"), "a number", vector[i]);
+      }
+      const float value = vector[i].get<float>();
+      if (!std::isfinite(value)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "field \"vector[", i, "]\" is outside the range of a 32-bit float: ", vector[i].dump()));
+      }
+      doc.vector.push_back(value);
+    }
+  }
+  return doc;
+}
 
 absl::StatusOr<std::unique_ptr<DocumentReader>> DocumentReader::Open(const std::string& path,
                                                                      const std::string& format) {
@@ -28,7 +101,7 @@ absl::StatusOr<std::unique_ptr<DocumentReader>> DocumentReader::Open(const std::
         absl::StrCat("cannot tell the format of ", path, ": use .jsonl or .csv, or --format"));
   }
   auto reader = std::unique_ptr<DocumentReader>(
-      new DocumentReader(std::move(in), csv, static_cast<int64_t>(size)));
+      new DocumentReader(path, std::move(in), csv, static_cast<int64_t>(size)));
   if (csv) {
     auto header = reader->ReadCsvRecord();
     if (!header.ok()) return header.status();
@@ -53,6 +126,12 @@ absl::Status DocumentReader::Seek(int64_t offset) {
                                                    " is outside the input (", size_bytes_,
                                                    " bytes)"));
   }
+  // Count the lines before `offset` so error messages keep naming file:line.
+  in_.clear();
+  in_.seekg(offset_);
+  for (int64_t at = offset_; at < offset; ++at) {
+    if (in_.get() == '\n') ++line_;
+  }
   in_.clear();
   in_.seekg(offset);
   offset_ = offset;
@@ -63,36 +142,19 @@ absl::StatusOr<std::optional<InputDocument>> DocumentReader::Next() {
   return csv_ ? NextCsv() : NextJson();
 }
 
+absl::Status DocumentReader::Bad(int64_t line, absl::string_view why) const {
+  return absl::InvalidArgumentError(absl::StrCat(path_, ":", line, ": ", why));
+}
+
 absl::StatusOr<std::optional<InputDocument>> DocumentReader::NextJson() {
   std::string line;
   while (std::getline(in_, line)) {
     ++line_;
     offset_ = in_.eof() ? size_bytes_ : static_cast<int64_t>(in_.tellg());
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    nlohmann::json json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    auto bad = [&](absl::string_view why) {
-      return absl::InvalidArgumentError(absl::StrCat("line ", line_, ": ", why));
-    };
-    if (json.is_discarded() || !json.is_object()) return bad("not a JSON object");
-    InputDocument doc;
-    if (!json.contains("id") || !json["id"].is_string()) return bad("\"id\" must be a string");
-    if (!json.contains("text") || !json["text"].is_string()) return bad("\"text\" must be a string");
-    doc.id = json["id"].get<std::string>();
-    doc.text = json["text"].get<std::string>();
-    if (json.contains("metadata")) {
-      if (!json["metadata"].is_object()) return bad("\"metadata\" must be an object");
-      for (const auto& [key, value] : json["metadata"].items()) {
-        doc.metadata[key] = value.is_string() ? value.get<std::string>() : value.dump();
-      }
-    }
-    if (json.contains("tags")) {
-      if (!json["tags"].is_array()) return bad("\"tags\" must be an array of strings");
-      for (const auto& tag : json["tags"]) {
-        if (!tag.is_string()) return bad("\"tags\" must be an array of strings");
-        doc.tags.push_back(tag.get<std::string>());
-      }
-    }
-    return doc;
+    auto doc = ParseJsonDocument(line);
+    if (!doc.ok()) return Bad(line_, doc.status().message());
+    return *std::move(doc);
   }
   return std::nullopt;
 }
@@ -130,7 +192,7 @@ absl::StatusOr<std::optional<std::vector<std::string>>> DocumentReader::ReadCsvR
       field_started = true;
     }
   }
-  if (quoted) return absl::InvalidArgumentError(absl::StrCat("line ", line_, ": unclosed quote"));
+  if (quoted) return Bad(line_, "unclosed quote");
   if (!any) return std::nullopt;
   fields.push_back(std::move(field));
   return fields;
@@ -138,6 +200,7 @@ absl::StatusOr<std::optional<std::vector<std::string>>> DocumentReader::ReadCsvR
 
 absl::StatusOr<std::optional<InputDocument>> DocumentReader::NextCsv() {
   while (true) {
+    const int64_t first_line = line_ + 1;  // a quoted field may span lines
     auto record = ReadCsvRecord();
     if (!record.ok()) return record.status();
     offset_ = in_.eof() ? size_bytes_ : static_cast<int64_t>(in_.tellg());
@@ -145,8 +208,8 @@ absl::StatusOr<std::optional<InputDocument>> DocumentReader::NextCsv() {
     const auto& fields = **record;
     if (fields.size() == 1 && fields[0].empty()) continue;  // Blank line.
     if (fields.size() != header_.size()) {
-      return absl::InvalidArgumentError(absl::StrCat("line ", line_, ": ", fields.size(),
-                                                     " fields, the header has ", header_.size()));
+      return Bad(first_line,
+                 absl::StrCat(fields.size(), " fields, the header has ", header_.size()));
     }
     InputDocument doc;
     for (size_t i = 0; i < fields.size(); ++i) {
@@ -166,24 +229,102 @@ absl::StatusOr<std::optional<InputDocument>> DocumentReader::NextCsv() {
   }
 }
 
-std::string CheckpointPath(const std::string& input_path) {
-  return input_path + ".checkpoint";
+namespace {
+
+// A stable 64-bit FNV-1a hash: checkpoint names must not change between
+// builds or runs (absl::Hash is salted per process).
+uint64_t Fnv1a(absl::string_view data, uint64_t hash = 14695981039346656037ull) {
+  for (unsigned char c : data) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return hash;
 }
 
-int64_t ReadCheckpoint(const std::string& input_path) {
-  std::ifstream in(CheckpointPath(input_path));
-  std::string text;
-  int64_t offset = 0;
-  if (in >> text && absl::SimpleAtoi(text, &offset) && offset >= 0) return offset;
-  return 0;
+}  // namespace
+
+absl::StatusOr<CheckpointKey> MakeCheckpointKey(const std::string& target,
+                                                const std::string& collection,
+                                                const std::string& input_path) {
+  struct stat st;
+  if (::stat(input_path.c_str(), &st) != 0) {
+    return absl::NotFoundError(absl::StrCat("cannot stat ", input_path));
+  }
+  std::error_code error;
+  const std::filesystem::path absolute = std::filesystem::absolute(input_path, error);
+  if (error) return absl::InvalidArgumentError(absl::StrCat("cannot resolve ", input_path));
+  CheckpointKey key;
+  key.target = target;
+  key.collection = collection;
+  key.path = absolute.lexically_normal().string();
+  key.size_bytes = static_cast<int64_t>(st.st_size);
+  key.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return key;
 }
 
-absl::Status WriteCheckpoint(const std::string& input_path, int64_t offset) {
-  const std::string path = CheckpointPath(input_path);
+std::string CheckpointPath(const CheckpointKey& key) {
+  // NUL separators: no field can contain one, so distinct keys hash distinct inputs.
+  uint64_t hash = Fnv1a(key.target);
+  hash = Fnv1a(absl::string_view("\0", 1), hash);
+  hash = Fnv1a(key.collection, hash);
+  hash = Fnv1a(absl::string_view("\0", 1), hash);
+  hash = Fnv1a(key.path, hash);
+  return absl::StrCat(key.path, ".", absl::Hex(hash, absl::kZeroPad16), ".checkpoint");
+}
+
+CheckpointState ReadCheckpoint(const CheckpointKey& key) {
+  const std::string path = CheckpointPath(key);
+  std::ifstream in(path);
+  if (!in) return {};
+  std::stringstream text;
+  text << in.rdbuf();
+  const nlohmann::json json = nlohmann::json::parse(text.str(), nullptr, false);
+  auto field = [&](const char* name) -> const nlohmann::json* {
+    if (!json.is_object() || !json.contains(name)) return nullptr;
+    return &json[name];
+  };
+  const auto* target = field("target");
+  const auto* collection = field("collection");
+  const auto* input = field("path");
+  const auto* size = field("size_bytes");
+  const auto* mtime = field("mtime_ns");
+  const auto* offset = field("offset");
+  if (target == nullptr || !target->is_string() || collection == nullptr ||
+      !collection->is_string() || input == nullptr || !input->is_string() || size == nullptr ||
+      !size->is_number_integer() || mtime == nullptr || !mtime->is_number_integer() ||
+      offset == nullptr || !offset->is_number_integer()) {
+    return {0, absl::StrCat("ignoring unreadable checkpoint ", path, ": starting over")};
+  }
+  if (target->get<std::string>() != key.target ||
+      collection->get<std::string>() != key.collection ||
+      input->get<std::string>() != key.path) {
+    // A hash collision: another destination's checkpoint.
+    return {0, absl::StrCat("checkpoint ", path, " belongs to another target, collection or "
+                            "file: starting over")};
+  }
+  if (size->get<int64_t>() != key.size_bytes || mtime->get<int64_t>() != key.mtime_ns) {
+    return {0, absl::StrCat(key.path, " changed since checkpoint ", path, " was written (size ",
+                            size->get<int64_t>(), " -> ", key.size_bytes,
+                            " bytes, or its mtime): starting over from the beginning")};
+  }
+  const int64_t at = offset->get<int64_t>();
+  if (at < 0 || at > key.size_bytes) {
+    return {0, absl::StrCat("ignoring checkpoint ", path, " (offset ", at,
+                            " is outside the file): starting over")};
+  }
+  return {at, absl::StrCat("resuming ", key.path, " at byte ", at, " of ", key.size_bytes,
+                           " (checkpoint ", path, "; --resume=false starts over)")};
+}
+
+absl::Status WriteCheckpoint(const CheckpointKey& key, int64_t offset) {
+  const std::string path = CheckpointPath(key);
   const std::string temp = path + ".tmp";
+  const nlohmann::json json = {{"target", key.target},         {"collection", key.collection},
+                               {"path", key.path},             {"size_bytes", key.size_bytes},
+                               {"mtime_ns", key.mtime_ns},     {"offset", offset}};
   {
     std::ofstream out(temp, std::ios::trunc);
-    out << offset << "\n";
+    out << json.dump() << "\n";
     if (!out.flush()) return absl::InternalError(absl::StrCat("cannot write ", temp));
   }
   if (std::rename(temp.c_str(), path.c_str()) != 0) {
@@ -191,5 +332,21 @@ absl::Status WriteCheckpoint(const std::string& input_path, int64_t offset) {
   }
   return absl::OkStatus();
 }
+
+bool AbslParseFlag(absl::string_view text, BatchSize* batch, std::string* error) {
+  int value = 0;
+  if (!absl::SimpleAtoi(text, &value) || value < 1 ||
+      value > quarry::gateway::kMaxDocumentsPerRequest) {
+    *error = absl::StrCat("--batch must be an integer from 1 to ",
+                          quarry::gateway::kMaxDocumentsPerRequest,
+                          ", the gateway's limit of documents per UpsertDocuments request; got \"",
+                          text, "\"");
+    return false;
+  }
+  batch->value = value;
+  return true;
+}
+
+std::string AbslUnparseFlag(BatchSize batch) { return absl::StrCat(batch.value); }
 
 }  // namespace quarry::ctl
