@@ -163,8 +163,11 @@ sample_rss() {
 out=$(QUARRY_TARGET=$TARGET QUARRY_API_KEY=$API_KEY "$QUARRYCTL" collections create "$COLLECTION" 2>&1) ||
   case "$out" in ALREADY_EXISTS*) ;; *) die "cannot create collection $COLLECTION: $out" ;; esac
 
+# The soak judges the growth of $COLLECTION under its own writes, so the
+# upserts go there too (loadgen alone would write to a collection of its own).
 loadgen() {  # seconds, requests, json file
   "$LOADGEN" --target="$TARGET" --api_key="$API_KEY" --collection="$COLLECTION" \
+    --upsert_collection="$COLLECTION" \
     --rpc="$RPC" --rate="$RATE" --batch="$BATCH" --deadline=5s \
     --duration="$1s" --requests="$2" --json="$3"
 }

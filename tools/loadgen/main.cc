@@ -4,6 +4,9 @@
 //
 //   loadgen --target=127.0.0.1:50050 --api_key=... --rpc=search
 //           --concurrency=16 --requests=10000 --duration=30s
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -13,6 +16,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "quarry/gateway/v1/collection_service.grpc.pb.h"
 #include "services/common/client/channel.h"
 #include "tools/loadgen/driver.h"
 #include "tools/loadgen/workload.h"
@@ -27,7 +31,11 @@ ABSL_FLAG(double, rate, 0, "Calls per second (open loop); 0 means closed loop.")
 ABSL_FLAG(int64_t, requests, 1000, "Stop after this many calls (required bound).");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(30), "Stop after this long (required bound).");
 ABSL_FLAG(absl::Duration, deadline, absl::Seconds(5), "Deadline of each call.");
-ABSL_FLAG(std::string, collection, "loadgen", "Collection for search and upsert.");
+ABSL_FLAG(std::string, collection, "loadgen", "Collection to search.");
+ABSL_FLAG(std::string, upsert_collection, "",
+          "Collection to upsert into. Default: a new one, <collection>-loadgen-<pid>-<time>, "
+          "created at the start and deleted at the end, so the collection under test does not "
+          "grow.");
 ABSL_FLAG(int64_t, collection_id, 0, "Collection id for shard_search.");
 ABSL_FLAG(int, top_k, 10, "top_k / k of searches.");
 ABSL_FLAG(int, dimension, 384, "Vector dimension of vector queries.");
@@ -48,6 +56,20 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  quarry::client::ChannelOptions channel_options;
+  channel_options.health_checked_round_robin = absl::GetFlag(FLAGS_balance);
+  auto channel = quarry::client::NewInternalChannel(absl::GetFlag(FLAGS_target),
+                                                    std::move(channel_options));
+  auto context = [&] {
+    auto c = std::make_unique<grpc::ClientContext>();
+    c->set_deadline(std::chrono::system_clock::now() +
+                    absl::ToChronoNanoseconds(std::max(absl::GetFlag(FLAGS_deadline),
+                                                       absl::Seconds(30))));
+    if (!absl::GetFlag(FLAGS_api_key).empty()) {
+      c->AddMetadata("authorization", "Bearer " + absl::GetFlag(FLAGS_api_key));
+    }
+    return c;
+  };
   quarry::loadgen::WorkloadOptions options;
   options.api_key = absl::GetFlag(FLAGS_api_key);
   options.collection = absl::GetFlag(FLAGS_collection);
@@ -72,10 +94,36 @@ int main(int argc, char** argv) {
     options.texts = quarry::loadgen::DefaultTexts();
   }
 
-  quarry::client::ChannelOptions channel_options;
-  channel_options.health_checked_round_robin = absl::GetFlag(FLAGS_balance);
-  auto channel = quarry::client::NewInternalChannel(absl::GetFlag(FLAGS_target),
-                                                    std::move(channel_options));
+  // A bad --rpc is a usage error found before anything is created.
+  options.upsert_collection = absl::GetFlag(FLAGS_upsert_collection);
+  if (options.upsert_collection.empty()) options.upsert_collection = "unused";
+  if (auto checked = quarry::loadgen::MakeMix(absl::GetFlag(FLAGS_rpc), channel, options);
+      !checked.ok()) {
+    std::cerr << "loadgen: " << checked.status().message() << "\n";
+    return 2;
+  }
+  std::string upsert_collection = absl::GetFlag(FLAGS_upsert_collection);
+  std::string own_collection;  // created here, deleted at the end
+  if (upsert_collection.empty() && quarry::loadgen::SpecUpserts(absl::GetFlag(FLAGS_rpc))) {
+    own_collection = quarry::loadgen::OwnUpsertCollectionName(
+        absl::GetFlag(FLAGS_collection), getpid(), absl::ToUnixSeconds(absl::Now()));
+    quarry::gateway::v1::CreateCollectionRequest request;
+    request.mutable_collection()->set_name(own_collection);
+    request.mutable_collection()->set_metric(quarry::common::v1::METRIC_COSINE);
+    quarry::gateway::v1::CreateCollectionResponse response;
+    const grpc::Status status = quarry::gateway::v1::CollectionService::NewStub(channel)
+                                    ->CreateCollection(context().get(), request, &response);
+    if (!status.ok()) {
+      std::cerr << "loadgen: cannot create collection " << own_collection
+                << " for the upserts (or pass --upsert_collection): " << status.error_message()
+                << "\n";
+      return 1;
+    }
+    std::cerr << "loadgen: upserting into its own collection " << own_collection << "\n";
+    upsert_collection = own_collection;
+  }
+
+  options.upsert_collection = upsert_collection;
   auto workload = quarry::loadgen::MakeMix(absl::GetFlag(FLAGS_rpc), channel, options);
   if (!workload.ok()) {
     std::cerr << "loadgen: " << workload.status().message() << "\n";
@@ -97,6 +145,17 @@ int main(int argc, char** argv) {
       std::cout << json << "\n";
     } else {
       std::ofstream(path) << json << "\n";
+    }
+  }
+  if (!own_collection.empty()) {
+    quarry::gateway::v1::DeleteCollectionRequest request;
+    request.set_name(own_collection);
+    quarry::gateway::v1::DeleteCollectionResponse response;
+    const grpc::Status status = quarry::gateway::v1::CollectionService::NewStub(channel)
+                                    ->DeleteCollection(context().get(), request, &response);
+    if (!status.ok()) {
+      std::cerr << "loadgen: could not delete its collection " << own_collection << ": "
+                << status.error_message() << "\n";
     }
   }
   return summary.ok > 0 ? 0 : 1;

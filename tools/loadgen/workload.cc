@@ -11,6 +11,7 @@
 #include "quarry/gateway/v1/document_service.grpc.pb.h"
 #include "quarry/gateway/v1/search_service.grpc.pb.h"
 #include "quarry/search/v1/shard_service.grpc.pb.h"
+#include "services/gateway/limits.h"
 
 namespace quarry::loadgen {
 namespace {
@@ -129,7 +130,7 @@ class UpsertWorkload final : public Workload {
     using Request = quarry::gateway::v1::UpsertDocumentsRequest;
     using Response = quarry::gateway::v1::UpsertDocumentsResponse;
     auto call = NewCall<Request, Response>(gen_.options());
-    call->request.set_collection(gen_.options().collection);
+    call->request.set_collection(gen_.options().upsert_collection);
     for (int i = 0; i < gen_.options().upsert_batch; ++i) {
       auto* doc = call->request.add_documents();
       const int64_t n = gen_.NextId();
@@ -258,6 +259,21 @@ class MixWorkload final : public Workload {
 
 }  // namespace
 
+bool SpecUpserts(const std::string& spec) {
+  for (absl::string_view part : absl::StrSplit(spec, ',')) {
+    if (std::vector<absl::string_view>(absl::StrSplit(part, ':'))[0] == "upsert") return true;
+  }
+  return false;
+}
+
+std::string OwnUpsertCollectionName(const std::string& prefix, int64_t pid, int64_t unix_seconds) {
+  const std::string suffix = absl::StrCat("-loadgen-", pid, "-", unix_seconds);
+  std::string name = prefix.substr(0, quarry::gateway::kMaxCollectionNameBytes - suffix.size());
+  // Collection names start with a letter or digit; an empty prefix still needs one.
+  if (name.empty()) name = "lg";
+  return absl::StrCat(name, suffix);
+}
+
 std::vector<std::string> DefaultTexts() {
   return {
       "disk full on the build agent during artifact upload",
@@ -279,7 +295,12 @@ absl::StatusOr<std::unique_ptr<Workload>> MakeWorkload(const std::string& name,
   if (options.texts.empty()) return absl::InvalidArgumentError("no texts to send");
   if (name == "search") return std::make_unique<SearchWorkload>(channel, options);
   if (name == "search_batch") return std::make_unique<SearchBatchWorkload>(channel, options);
-  if (name == "upsert") return std::make_unique<UpsertWorkload>(channel, options);
+  if (name == "upsert") {
+    if (options.upsert_collection.empty()) {
+      return absl::InvalidArgumentError("upsert: no collection to upsert into");
+    }
+    return std::make_unique<UpsertWorkload>(channel, options);
+  }
   if (name == "embed") return std::make_unique<EmbedWorkload>(channel, options);
   if (name == "shard_search") return std::make_unique<ShardSearchWorkload>(channel, options);
   if (name == "health") return std::make_unique<HealthWorkload>(channel, options);

@@ -26,7 +26,11 @@ class Workload {
 
 struct WorkloadOptions {
   std::string api_key;            // sent as "authorization: Bearer <key>"
-  std::string collection = "loadgen";
+  std::string collection = "loadgen";  // searched
+  // Where upserts go. main() fills it with a collection loadgen creates for
+  // itself unless --upsert_collection names one: writes must not grow the
+  // collection whose searches are measured.
+  std::string upsert_collection;
   int64_t collection_id = 0;      // shard_search
   int top_k = 10;
   int dimension = 384;            // vector queries and shard_search
@@ -48,6 +52,13 @@ absl::StatusOr<std::unique_ptr<Workload>> MakeWorkload(const std::string& name,
 absl::StatusOr<std::unique_ptr<Workload>> MakeMix(const std::string& spec,
                                                   std::shared_ptr<grpc::Channel> channel,
                                                   const WorkloadOptions& options);
+
+// Whether the workload spec ("upsert", "search:8,upsert:2") issues upserts.
+bool SpecUpserts(const std::string& spec);
+
+// The collection loadgen creates for its own upserts: "<prefix>-loadgen-<pid>-<unix seconds>",
+// the prefix shortened so the name fits the gateway's collection name limit.
+std::string OwnUpsertCollectionName(const std::string& prefix, int64_t pid, int64_t unix_seconds);
 
 // Texts to use when no file is given: short real-world-like sentences.
 std::vector<std::string> DefaultTexts();
