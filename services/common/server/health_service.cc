@@ -7,29 +7,43 @@ namespace quarry::server {
 using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
 
-void HealthService::SetStatus(const std::string& service, ServingStatus status) {
+void HealthService::AddServices(const std::vector<std::string>& names) {
+  absl::MutexLock lock(&mu_);
+  services_.insert(names.begin(), names.end());
+  ++version_;  // A watcher of a name that was unknown learns its status.
+}
+
+bool HealthService::Knows(const std::string& service) const {
+  absl::ReaderMutexLock lock(&mu_);
+  return services_.contains(service);
+}
+
+void HealthService::SetStatus(ServingStatus status) {
   absl::MutexLock lock(&mu_);
   if (shutdown_) return;
-  statuses_[service] = status;
+  status_ = status;
   ++version_;
 }
 
 void HealthService::Shutdown() {
   absl::MutexLock lock(&mu_);
   shutdown_ = true;
-  for (auto& [name, status] : statuses_) status = HealthCheckResponse::NOT_SERVING;
+  status_ = HealthCheckResponse::NOT_SERVING;
   ++version_;
+}
+
+HealthService::ServingStatus HealthService::StatusOf(const std::string& service) const {
+  return services_.contains(service) ? status_ : HealthCheckResponse::SERVICE_UNKNOWN;
 }
 
 grpc::Status HealthService::Check(grpc::ServerContext* context, const HealthCheckRequest* request,
                                   HealthCheckResponse* response) {
-  absl::MutexLock lock(&mu_);
-  auto it = statuses_.find(request->service());
-  if (it == statuses_.end()) {
+  absl::ReaderMutexLock lock(&mu_);
+  if (!services_.contains(request->service())) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
                         "unknown service \"" + request->service() + "\"");
   }
-  response->set_status(it->second);
+  response->set_status(status_);
   return grpc::Status::OK;
 }
 
@@ -47,8 +61,7 @@ grpc::Status HealthService::Watch(grpc::ServerContext* context, const HealthChec
       auto changed = [this, &seen]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return version_ != seen; };
       if (!first) mu_.AwaitWithTimeout(absl::Condition(&changed), absl::Milliseconds(200));
       seen = version_;
-      auto it = statuses_.find(request->service());
-      current = it == statuses_.end() ? HealthCheckResponse::SERVICE_UNKNOWN : it->second;
+      current = StatusOf(request->service());
       shutdown = shutdown_;
     }
     if (context->IsCancelled()) return grpc::Status::CANCELLED;

@@ -2,8 +2,9 @@
 #define QUARRY_SERVICES_COMMON_SERVER_HEALTH_SERVICE_H_
 
 #include <string>
+#include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
@@ -18,11 +19,20 @@ class HealthService final : public grpc::health::v1::Health::Service {
  public:
   using ServingStatus = grpc::health::v1::HealthCheckResponse::ServingStatus;
 
-  // Sets the status of `service` ("" is the server as a whole). Ignored after Shutdown().
-  void SetStatus(const std::string& service, ServingStatus status);
+  // Names Check and Watch answer for besides "" (the server as a whole, always
+  // answered): the full name of every gRPC service the server serves, as
+  // clients such as grpc-js, grpcio and Kubernetes probes with `service:` ask.
+  // Any other name is NOT_FOUND on Check and SERVICE_UNKNOWN on Watch, as the
+  // health protocol specifies.
+  void AddServices(const std::vector<std::string>& names);
+  bool Knows(const std::string& service) const;
 
-  // Every service turns NOT_SERVING, watchers are told so and their streams
-  // end; later SetStatus calls are ignored.
+  // Sets the status of the server and so of every service it serves: they are
+  // ready, or drain, together. Starts NOT_SERVING; ignored after Shutdown().
+  void SetStatus(ServingStatus status);
+
+  // Turns NOT_SERVING, watchers are told so and their streams end; later
+  // SetStatus calls are ignored.
   void Shutdown();
 
   grpc::Status Check(grpc::ServerContext* context,
@@ -33,8 +43,13 @@ class HealthService final : public grpc::health::v1::Health::Service {
                      grpc::ServerWriter<grpc::health::v1::HealthCheckResponse>* writer) override;
 
  private:
-  absl::Mutex mu_;
-  absl::flat_hash_map<std::string, ServingStatus> statuses_ ABSL_GUARDED_BY(mu_);
+  // The status of `service`: the server's if it is known, SERVICE_UNKNOWN if not.
+  ServingStatus StatusOf(const std::string& service) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_set<std::string> services_ ABSL_GUARDED_BY(mu_) = {""};
+  ServingStatus status_ ABSL_GUARDED_BY(mu_) =
+      grpc::health::v1::HealthCheckResponse::NOT_SERVING;
   // Bumped on every change so watchers can wait for "anything new".
   uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;

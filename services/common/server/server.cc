@@ -1,6 +1,9 @@
 #include "services/common/server/server.h"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/impl/server_builder_option.h>
+#include <grpcpp/impl/server_builder_plugin.h>
+#include <grpcpp/impl/server_initializer.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -71,6 +74,40 @@ void ConfigureChannel(const ServerOptions& options, grpc::ServerBuilder& builder
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 5 * 60 * 1000);
 }
 
+// Tells `health` the full name of every service registered on the server
+// ("quarry.gateway.v1.CollectionService", the health and reflection services
+// too), so it answers for each of them with no per-service code. gRPC takes
+// those names from the generated services' method names ("/<service>/<method>",
+// written by protoc from the service descriptors) and hands them to builder plugins once every service is registered and
+// before the server starts, so the first Check already knows them all.
+class HealthNamesPlugin final : public grpc::ServerBuilderPlugin {
+ public:
+  explicit HealthNamesPlugin(HealthService* health) : health_(health) {}
+  std::string name() override { return "quarry_health_service_names"; }
+  void InitServer(grpc::ServerInitializer* initializer) override {
+    health_->AddServices(*initializer->GetServiceList());
+  }
+  void Finish(grpc::ServerInitializer* /*initializer*/) override {}
+  void ChangeArguments(const std::string& /*name*/, void* /*value*/) override {}
+
+ private:
+  HealthService* const health_;
+};
+
+// A builder option is the per-server way to add a plugin (plugin factories
+// are process-wide and take no arguments).
+class HealthNamesOption final : public grpc::ServerBuilderOption {
+ public:
+  explicit HealthNamesOption(HealthService* health) : health_(health) {}
+  void UpdateArguments(grpc::ChannelArguments* /*args*/) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->push_back(std::make_unique<HealthNamesPlugin>(health_));
+  }
+
+ private:
+  HealthService* const health_;
+};
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
@@ -88,8 +125,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.AddListeningPort(address, *credentials, &selected_port);
   ConfigureChannel(options, builder);
   auto result = std::unique_ptr<Server>(new Server(options, std::make_unique<HealthService>()));
-  result->SetServing(false);
+  // The short --service_name ("embedding") keeps answering too, for callers
+  // that asked by it before full service names were answered.
+  result->health_->AddServices({options.service_name});
   builder.RegisterService(result->health_.get());
+  builder.SetOption(std::make_unique<HealthNamesOption>(result->health_.get()));
   for (grpc::Service* service : services) builder.RegisterService(service);
   if (!interceptors.empty()) builder.experimental().SetInterceptorCreators(std::move(interceptors));
 
@@ -101,6 +141,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
                                                " for gRPC (port in use or not permitted)"));
   }
   result->port_ = selected_port;
+  if (!result->health_->Knows(grpc::health::v1::Health::service_full_name())) {
+    // gRPC stopped handing the plugin the service names: fail loudly rather
+    // than answer NOT_FOUND for every service a probe asks about.
+    return absl::InternalError("the health service did not learn the served services' names");
+  }
   return result;
 }
 
@@ -113,10 +158,8 @@ void Server::SetServing(bool serving) {
   absl::MutexLock lock(&mu_);
   if (shutting_down_) return;
   serving_ = serving;
-  auto status = serving ? grpc::health::v1::HealthCheckResponse::SERVING
-                        : grpc::health::v1::HealthCheckResponse::NOT_SERVING;
-  health_->SetStatus("", status);
-  health_->SetStatus(options_.service_name, status);
+  health_->SetStatus(serving ? grpc::health::v1::HealthCheckResponse::SERVING
+                             : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
 }
 
 bool Server::serving() const {
@@ -136,8 +179,7 @@ void Server::Shutdown(absl::Duration grace, absl::Duration lame_duck) {
     serving_ = false;
     // Health first: probes and health-checking clients see NOT_SERVING before
     // the listener goes away.
-    health_->SetStatus("", grpc::health::v1::HealthCheckResponse::NOT_SERVING);
-    health_->SetStatus(options_.service_name, grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+    health_->SetStatus(grpc::health::v1::HealthCheckResponse::NOT_SERVING);
   }
   // Keep serving while clients move away: gRPC fails a call that reaches it
   // after its shutdown began with CANCELLED, not UNAVAILABLE.

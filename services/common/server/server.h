@@ -41,7 +41,8 @@ class Server {
   int port() const { return port_; }
   const ServerOptions& options() const { return options_; }
 
-  // Sets the health status of the server as a whole ("") and of
+  // Sets the health status of the server as a whole (""), of every gRPC
+  // service it serves by full name ("quarry.search.v1.ShardService"), and of
   // options.service_name. Ignored once shutdown has begun.
   void SetServing(bool serving);
   bool serving() const;
