@@ -75,7 +75,19 @@ absl::StatusOr<std::unique_ptr<Server>> Runtime::StartServer(
 
 std::shared_ptr<grpc::Channel> Runtime::NewChannel(const std::string& target,
                                                    std::vector<std::string> retryable_services) {
+  return MakeChannel(target, std::move(retryable_services), /*health_checked_round_robin=*/true);
+}
+
+std::shared_ptr<grpc::Channel> Runtime::NewReplicaChannel(
+    const std::string& target, std::vector<std::string> retryable_services) {
+  return MakeChannel(target, std::move(retryable_services), /*health_checked_round_robin=*/false);
+}
+
+std::shared_ptr<grpc::Channel> Runtime::MakeChannel(const std::string& target,
+                                                    std::vector<std::string> retryable_services,
+                                                    bool health_checked_round_robin) {
   client::ChannelOptions channel_options;
+  channel_options.health_checked_round_robin = health_checked_round_robin;
   channel_options.retryable_services = std::move(retryable_services);
   channel_options.max_message_bytes = options_.max_message_bytes;
   channel_options.credentials = channel_credentials_;

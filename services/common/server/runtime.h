@@ -49,6 +49,13 @@ class Runtime {
   std::shared_ptr<grpc::Channel> NewChannel(const std::string& target,
                                             std::vector<std::string> retryable_services);
 
+  // As NewChannel, but to the one replica `target` names and whatever its
+  // health: for calls that must reach that replica even while it is not
+  // SERVING (the gateway waiting for every replica's watermark, including
+  // one still catching up, before it joins the balanced channel).
+  std::shared_ptr<grpc::Channel> NewReplicaChannel(const std::string& target,
+                                                   std::vector<std::string> retryable_services);
+
   // Blocks until SIGTERM/SIGINT, then drains: health NOT_SERVING, `on_drain`
   // (stop background work) while calls are still served for the lame-duck
   // period, then in-flight RPCs get the grace period, buffered spans are
@@ -58,6 +65,9 @@ class Runtime {
 
  private:
   explicit Runtime(const ServerOptions& options) : options_(options) {}
+  std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
+                                             std::vector<std::string> retryable_services,
+                                             bool health_checked_round_robin);
 
   const ServerOptions options_;
   std::unique_ptr<telemetry::Metrics> metrics_;
