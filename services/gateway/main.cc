@@ -72,12 +72,17 @@ int main(int argc, char** argv) {
   quarry::jobqueue::PgJobQueue jobs(*pool, database_url);
   quarry::GrpcEmbeddingClient embedder((*runtime)->NewChannel(
       absl::GetFlag(FLAGS_embedding_target), {"quarry.embedding.v1.EmbeddingService"}));
-  std::vector<std::shared_ptr<grpc::Channel>> shard_channels;
-  for (const std::string& target : shard_targets) {
-    shard_channels.push_back(
-        (*runtime)->NewChannel(target, {"quarry.search.v1.ShardService"}));
-  }
-  quarry::gateway::ShardFanout shards(std::move(shard_channels));
+  // Searches balance over a shard's healthy replicas; read-your-writes
+  // waits reach each replica on its own channel, whatever its health.
+  auto shards = quarry::gateway::ShardFanout::Create(
+      shard_targets,
+      [&](const std::string& target) {
+        return (*runtime)->NewChannel(target, {"quarry.search.v1.ShardService"});
+      },
+      [&](const std::string& target) {
+        return (*runtime)->NewReplicaChannel(target, {"quarry.search.v1.ShardService"});
+      });
+  if (!shards.ok()) ExitOnStartupError("--shard_targets", shards.status());
   quarry::gateway::AuthOptions auth_options;
   auth_options.key_cache_ttl = absl::GetFlag(FLAGS_key_cache_ttl);
   auth_options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
@@ -90,7 +95,7 @@ int main(int argc, char** argv) {
 
   quarry::gateway::CollectionCache collection_cache(absl::Seconds(1));
   quarry::gateway::GatewayCore core{pool.get(),   &jobs,        &embedder,
-                                    &shards,       &gate,        &watch_hub,
+                                    shards->get(), &gate,        &watch_hub,
                                     &query_cache,  &collection_cache,
                                     &(*runtime)->metrics(), {}};
   quarry::gateway::CollectionServiceImpl collections(core);

@@ -49,10 +49,20 @@ absl::Time ShardCallDeadline(absl::Time now, absl::Time call_deadline) {
   return call_deadline - std::min(reserve, left / 2);
 }
 
-ShardFanout::ShardFanout(std::vector<std::shared_ptr<grpc::Channel>> channels) {
-  for (auto& channel : channels) {
-    stubs_.push_back(quarry::search::v1::ShardService::NewStub(channel));
+absl::StatusOr<std::unique_ptr<ShardFanout>> ShardFanout::Create(
+    const std::vector<std::string>& targets, const ChannelFactory& balanced_channel,
+    const ChannelFactory& replica_channel) {
+  auto fanout = std::unique_ptr<ShardFanout>(new ShardFanout());
+  for (size_t i = 0; i < targets.size(); ++i) {
+    auto replicas = ParseReplicaTargets(targets[i]);
+    if (!replicas.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("shard ", i, ": ", replicas.status().message()));
+    }
+    fanout->stubs_.push_back(
+        quarry::search::v1::ShardService::NewStub(balanced_channel(targets[i])));
+    fanout->replicas_.push_back(std::make_unique<ReplicaSet>(*std::move(replicas), replica_channel));
   }
+  return fanout;
 }
 
 std::vector<ShardAnswer> ShardFanout::Search(const quarry::search::v1::SearchShardRequest& request,
@@ -136,34 +146,59 @@ std::vector<std::vector<ShardAnswer>> ShardFanout::SearchBatch(
 }
 
 absl::Status ShardFanout::WaitForWatermark(int64_t sequence, absl::Time deadline) {
-  const size_t n = stubs_.size();
-  std::vector<grpc::ClientContext> contexts(n);
-  std::vector<quarry::search::v1::WaitForWatermarkRequest> requests(n);
-  std::vector<quarry::search::v1::WaitForWatermarkResponse> responses(n);
-  std::vector<absl::Status> statuses(n);
+  struct Call {
+    uint32_t shard = 0;
+    std::string address;
+    std::unique_ptr<quarry::search::v1::ShardService::Stub> stub;
+    grpc::ClientContext context;
+    quarry::search::v1::WaitForWatermarkRequest request;
+    quarry::search::v1::WaitForWatermarkResponse response;
+    absl::Status status;
+  };
+  std::vector<std::vector<Replica>> shards;
+  size_t total = 0;
+  for (size_t i = 0; i < replicas_.size(); ++i) {
+    auto replicas = replicas_[i]->Current();
+    if (!replicas.ok()) {
+      return absl::UnavailableError(absl::StrCat("shard ", i, ": ", replicas.status().message()));
+    }
+    total += replicas->size();
+    shards.push_back(*std::move(replicas));
+  }
+  std::vector<Call> calls(total);
+  size_t next = 0;
+  for (size_t i = 0; i < shards.size(); ++i) {
+    for (Replica& replica : shards[i]) {
+      Call& call = calls[next++];
+      call.shard = static_cast<uint32_t>(i);
+      call.address = std::move(replica.address);
+      call.stub = quarry::search::v1::ShardService::NewStub(replica.channel);
+      call.context.set_deadline(Chrono(deadline));
+      call.request.set_min_sequence(sequence);
+    }
+  }
   Pending pending;
   {
     absl::MutexLock lock(&pending.mu);
-    pending.remaining = static_cast<int>(n);
+    pending.remaining = static_cast<int>(total);
   }
-  for (size_t i = 0; i < n; ++i) {
-    contexts[i].set_deadline(Chrono(deadline));
-    requests[i].set_min_sequence(sequence);
-    stubs_[i]->async()->WaitForWatermark(&contexts[i], &requests[i], &responses[i],
-                                         [&statuses, &pending, i](grpc::Status status) {
-                                           statuses[i] = FromGrpcStatus(status);
+  for (Call& call : calls) {
+    call.stub->async()->WaitForWatermark(&call.context, &call.request, &call.response,
+                                         [&call, &pending](grpc::Status status) {
+                                           call.status = FromGrpcStatus(status);
                                            pending.Done();
                                          });
   }
   pending.Wait();
-  for (size_t i = 0; i < n; ++i) {
-    if (statuses[i].code() == absl::StatusCode::kDeadlineExceeded) {
+  for (const Call& call : calls) {
+    if (call.status.code() == absl::StatusCode::kDeadlineExceeded) {
       return absl::DeadlineExceededError(absl::StrCat(
-          "the write is durable but shard ", i, " had not indexed sequence ", sequence,
-          " before the deadline"));
+          "the write is durable but shard ", call.shard, " replica ", call.address,
+          " had not indexed sequence ", sequence, " before the deadline"));
     }
-    if (!statuses[i].ok()) {
-      return absl::UnavailableError(absl::StrCat("shard ", i, ": ", statuses[i].message()));
+    if (!call.status.ok()) {
+      return absl::UnavailableError(absl::StrCat("shard ", call.shard, " replica ", call.address,
+                                                 ": ", call.status.message()));
     }
   }
   return absl::OkStatus();

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "quarry/search/v1/shard_service.grpc.pb.h"
 #include "services/gateway/merge.h"
+#include "services/gateway/replica_set.h"
 
 namespace quarry::gateway {
 
@@ -25,11 +26,20 @@ std::vector<std::string> SplitShardTargets(const std::string& flag);
 // up. A shard that times out then costs its hits, not the whole call.
 absl::Time ShardCallDeadline(absl::Time now, absl::Time call_deadline);
 
-// The vector-search shards: one channel per shard, balanced over its
-// healthy replicas by the channel itself.
+// The vector-search shards. Searches go through one channel per shard,
+// balanced over its healthy replicas by the channel itself; a read-your-writes
+// wait goes to every replica of every shard, each on its own channel, since
+// the search that follows may land on any of them.
 class ShardFanout {
  public:
-  explicit ShardFanout(std::vector<std::shared_ptr<grpc::Channel>> channels);
+  // One shard per target, in shard order (see ParseReplicaTargets for the
+  // forms). `balanced_channel` makes a shard's search channel from its
+  // target; `replica_channel` a channel to one replica that does not skip
+  // it for its health (see ReplicaSet). INVALID_ARGUMENT naming a target
+  // whose replicas cannot be listed.
+  static absl::StatusOr<std::unique_ptr<ShardFanout>> Create(
+      const std::vector<std::string>& targets, const ChannelFactory& balanced_channel,
+      const ChannelFactory& replica_channel);
 
   size_t shard_count() const { return stubs_.size(); }
 
@@ -47,15 +57,24 @@ class ShardFanout {
   std::vector<std::vector<ShardAnswer>> SearchBatch(
       const quarry::search::v1::SearchShardBatchRequest& request, absl::Time deadline);
 
-  // Waits until every shard's watermark reaches `sequence` (read-your-writes).
-  // DEADLINE_EXCEEDED at the deadline; UNAVAILABLE naming a shard that failed.
+  // Waits until the watermark of every replica of every shard reaches
+  // `sequence` (read-your-writes: whichever replica answers the next search
+  // has applied the write). A dns: shard target is resolved again for each
+  // wait, so replicas that came up since are included. DEADLINE_EXCEEDED at
+  // the deadline and UNAVAILABLE for any other failure, both naming the
+  // shard and the replica's address.
   absl::Status WaitForWatermark(int64_t sequence, absl::Time deadline);
 
-  // The lowest watermark over the shards, or an error if one did not answer.
+  // The lowest watermark over the shards (one replica of each, through the
+  // balanced channel), or an error if one did not answer.
   absl::StatusOr<int64_t> MinWatermark(absl::Time deadline);
 
  private:
+  ShardFanout() = default;
+
+  // Per shard, in shard order.
   std::vector<std::unique_ptr<quarry::search::v1::ShardService::Stub>> stubs_;
+  std::vector<std::unique_ptr<ReplicaSet>> replicas_;
 };
 
 }  // namespace quarry::gateway
