@@ -59,7 +59,7 @@ grep -q "0 ingested, 0 skipped, 1 failed in" <<<"$out" || fail "summary after a 
 
 out=$("$quarryctl" --target=127.0.0.1:1 ingest "$bad" --collection=c --skip_bad 2>"$dir/err"); rc=$?
 err=$(cat "$dir/err")
-[ $rc -eq 0 ] || fail "only deliberately skipped lines exited $rc"
+[ $rc -eq 1 ] || fail "skipped lines were not ingested, yet the ingest exited $rc"
 grep -q "0 ingested, 2 skipped, 0 failed in .* docs/s" <<<"$out" || fail "--skip_bad summary: $out"
 grep -q "skipped $bad:3: field \"id\" must be a string or an integer, got number" <<<"$err" ||
   fail "--skip_bad does not report the line: $err"
@@ -70,8 +70,9 @@ grep -q $'\r' "$dir/err" && fail "carriage returns in stderr off a terminal"
 out=$("$quarryctl" --target=127.0.0.1:1 ingest "$bad" --collection=c --skip_bad 2>"$dir/err"); rc=$?
 grep -q "resuming $bad at byte" "$dir/err" || fail "no resume from the checkpoint: $(cat "$dir/err")"
 grep -q "0 ingested, 0 skipped, 0 failed" <<<"$out" || fail "resumed run summary: $out"
+[ $rc -eq 0 ] || fail "a resumed run with nothing left to ingest exited $rc"
 out=$("$quarryctl" --target=127.0.0.1:1 --output=json ingest "$bad" --collection=other --skip_bad 2>"$dir/err"); rc=$?
-[ $rc -eq 0 ] || fail "--output=json exited $rc"
+[ $rc -eq 1 ] || fail "--output=json with skipped lines exited $rc"
 grep -q "resuming" "$dir/err" && fail "another collection resumed this one's checkpoint"
 grep -q '"skipped":2' <<<"$out" || fail "--output=json summary: $out"
 grep -q '"ingested":0' <<<"$out" || fail "--output=json summary: $out"

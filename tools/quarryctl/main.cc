@@ -102,10 +102,10 @@ const std::vector<CommandUsage>& Commands() {
        "the file changed since (then it starts over and says so).\n"
        "Prints one summary line (documents ingested, skipped, failed, seconds,\n"
        "docs/s), or JSON with --output=json; a progress line on a terminal.\n"
-       "Exit status: 0 when every line was ingested or skipped with --skip_bad;\n"
-       "  1 when any was not (a bad line without --skip_bad stops the run, as does\n"
-       "  a batch the gateway rejects) or a flag value is invalid (e.g. --batch\n"
-       "  above the gateway's limit); 2 for other usage errors.",
+       "Exit status: 0 only when every line was ingested; 1 when any was not (a\n"
+       "  bad line stops the run, or is skipped and counted with --skip_bad; a\n"
+       "  batch the gateway rejects stops it) or a flag value is invalid (e.g.\n"
+       "  --batch above the gateway's limit); 2 for other usage errors.",
        {"collection", "batch", "format", "resume", "wait", "skip_bad", "verbose", "output"}},
       {"search", "search --collection=C TEXT",
        "Prints a table (rank, score, id, text), or the response as JSON with --output=json.",
@@ -475,7 +475,9 @@ int Ingest(const Ctl& ctl, const std::vector<std::string>& args) {
                      resumed_from > 0 ? absl::StrCat("; resumed at byte ", resumed_from) : "")
               << std::endl;
   }
-  return stopped.empty() ? 0 : 1;
+  // Skipped lines were not ingested either: a script must not mistake a run
+  // that dropped data for a complete one.
+  return stopped.empty() && skipped == 0 ? 0 : 1;
 }
 
 // The text of a hit on one line, at most `max_bytes` (cut on a UTF-8
