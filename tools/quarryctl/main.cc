@@ -66,6 +66,8 @@ ABSL_FLAG(std::string, payload, "{}", "jobs submit: the JSON payload.");
 ABSL_FLAG(std::string, name, "", "Label of the key.");
 ABSL_FLAG(std::string, scopes, "read", "keys create: comma-separated read, write, admin.");
 ABSL_FLAG(double, rate, 0, "keys create: requests per second (0: the default).");
+ABSL_FLAG(int32_t, burst, 0,
+          "keys create: calls allowed at once above the rate (0: the default).");
 ABSL_FLAG(std::string, database_url, "",
           "PostgreSQL connection string (default $QUARRY_DATABASE_URL).");
 ABSL_FLAG(std::string, tenant, "default", "Tenant to create (or reuse).");
@@ -115,7 +117,7 @@ const std::vector<CommandUsage>& Commands() {
        "jobs submit KIND",
        "", {"state", "kind", "payload"}},
       {"stats", "stats collection NAME | stats jobs", "", {}},
-      {"keys", "keys create | list | revoke ID", "", {"name", "scopes", "rate"}},
+      {"keys", "keys create | list | revoke ID", "", {"name", "scopes", "rate", "burst"}},
       {"admin", "admin bootstrap --database_url=URL",
        "Creates the tenant (if new) and an admin key, talking to PostgreSQL\n"
        "directly (the first key cannot come through the API); prints the key once.",
@@ -626,6 +628,7 @@ int Keys(const Ctl& ctl, const std::vector<std::string>& args) {
     CreateApiKeyRequest request;
     request.mutable_key()->set_name(absl::GetFlag(FLAGS_name));
     request.mutable_key()->set_rate_limit_per_second(absl::GetFlag(FLAGS_rate));
+    request.mutable_key()->set_burst(absl::GetFlag(FLAGS_burst));
     for (absl::string_view scope : absl::StrSplit(absl::GetFlag(FLAGS_scopes), ',')) {
       Scope value;
       if (!Scope_Parse("SCOPE_" + absl::AsciiStrToUpper(scope), &value)) {
