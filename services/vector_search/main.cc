@@ -160,6 +160,10 @@ int main(int argc, char** argv) {
       .Set(absl::ToDoubleSeconds(absl::Now() - catch_up_start));
   tailer.Start();
   ready = true;
+  // Only now, caught up with the change log as of the start: gateways
+  // balance searches over SERVING replicas, so one joining earlier would
+  // answer without writes acknowledged before it started
+  // (startup_test checks this).
   (*server)->SetServing(true);
 
   absl::Notification stop;
