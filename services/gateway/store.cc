@@ -131,6 +131,33 @@ std::optional<CollectionRecord> GetCollection(pqxx::work& txn, int64_t tenant_id
   return RowToCollection(r[0]);
 }
 
+std::optional<CollectionRecord> LockLiveCollection(pqxx::work& txn, int64_t tenant_id,
+                                                   const std::string& name,
+                                                   CollectionLock lock) {
+  // FOR SHARE conflicts with the FOR NO KEY UPDATE that a delete's UPDATE
+  // takes, and not with the FOR KEY SHARE of the documents' foreign key.
+  pqxx::result r = txn.exec_params(
+      absl::StrCat("SELECT ", kCollectionColumns,
+                   " FROM collections WHERE tenant_id = $1 AND name = $2 AND deleted_at IS NULL ",
+                   lock == CollectionLock::kShare ? "FOR SHARE" : "FOR NO KEY UPDATE"),
+      tenant_id, name);
+  if (r.empty()) return std::nullopt;
+  return RowToCollection(r[0]);
+}
+
+std::vector<int64_t> LiveCollectionIds(pqxx::work& txn, const std::vector<int64_t>& ids) {
+  std::vector<std::string> texts;
+  for (int64_t id : ids) texts.push_back(absl::StrCat(id));
+  std::vector<int64_t> live;
+  for (const auto& row :
+       txn.exec_params("SELECT id FROM collections WHERE id = ANY($1::bigint[]) "
+                       "AND deleted_at IS NULL",
+                       sql::TextArray(texts))) {
+    live.push_back(row[0].as<int64_t>());
+  }
+  return live;
+}
+
 std::vector<CollectionRecord> ListCollections(pqxx::work& txn, int64_t tenant_id,
                                               const std::string& after_name, int limit) {
   std::vector<CollectionRecord> out;

@@ -53,6 +53,23 @@ struct CollectionRecord {
 CollectionRecord InsertCollection(pqxx::work& txn, const CollectionRecord& collection);
 std::optional<CollectionRecord> GetCollection(pqxx::work& txn, int64_t tenant_id,
                                               const std::string& name);
+
+// How a write holds the collection it writes into until it commits.
+enum class CollectionLock {
+  // Writes of documents and jobs: many at once, none while a delete runs.
+  kShare,
+  // The delete itself: waits for the writes in flight, then excludes new ones.
+  kDelete,
+};
+// The tenant's live collection by name, its row locked until the transaction
+// ends, so that it cannot be deleted (or, with kDelete, written) before then.
+// Under read committed, a lookup that waited for a delete which then committed
+// re-reads the row and finds it deleted: nullopt, never the dead collection.
+std::optional<CollectionRecord> LockLiveCollection(pqxx::work& txn, int64_t tenant_id,
+                                                   const std::string& name,
+                                                   CollectionLock lock);
+// Which of `ids` are collections not deleted (in no particular order).
+std::vector<int64_t> LiveCollectionIds(pqxx::work& txn, const std::vector<int64_t>& ids);
 // Live collections by name, after `after_name`, at most `limit`.
 std::vector<CollectionRecord> ListCollections(pqxx::work& txn, int64_t tenant_id,
                                               const std::string& after_name, int limit);
