@@ -1,8 +1,10 @@
 #include "services/gateway/gateway_service.h"
 
 #include <algorithm>
+#include <future>
 #include <map>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -93,6 +95,10 @@ void ToProto(const jobqueue::Job& job, v1::Job* out) {
   if (job.finished_at) SetTime(*job.finished_at, out->mutable_finish_time());
 }
 
+absl::Status CollectionNotFound(const std::string& name) {
+  return absl::NotFoundError(absl::StrCat("collection \"", name, "\" not found"));
+}
+
 // The tenant's live collection by name; NOT_FOUND naming it otherwise (also
 // for another tenant's collection: never reveal that it exists).
 absl::StatusOr<store::CollectionRecord> FindCollection(pg::Pool& pool, int64_t tenant_id,
@@ -102,11 +108,54 @@ absl::StatusOr<store::CollectionRecord> FindCollection(pg::Pool& pool, int64_t t
         return store::GetCollection(txn, tenant_id, name);
       });
   if (!found.ok()) return found.status();
-  if (!found->has_value()) {
-    return absl::NotFoundError(absl::StrCat("collection \"", name, "\" not found"));
-  }
+  if (!found->has_value()) return CollectionNotFound(name);
   return **found;
 }
+
+// The same inside a write's transaction, the collection's row locked until
+// it commits (see store::LockLiveCollection): a delete committed before this
+// returns makes it NOT_FOUND, and a delete after it waits for the write and
+// then tombstones what it wrote. So no write lands in a deleted collection.
+absl::StatusOr<store::CollectionRecord> LockCollection(
+    pqxx::work& txn, int64_t tenant_id, const std::string& name,
+    store::CollectionLock lock = store::CollectionLock::kShare) {
+  std::optional<store::CollectionRecord> found =
+      store::LockLiveCollection(txn, tenant_id, name, lock);
+  if (!found.has_value()) return CollectionNotFound(name);
+  return *std::move(found);
+}
+
+// Asks PostgreSQL, on a thread of its own while a search embeds and fans out,
+// which of the collections the search took from the CollectionCache are
+// still live. Nothing to ask when `ids` is empty.
+class LiveCheck {
+ public:
+  LiveCheck(pg::Pool& pool, std::vector<int64_t> ids) {
+    if (ids.empty()) return;
+    live_ = std::async(std::launch::async,
+                       [&pool, ids = std::move(ids)]() -> absl::StatusOr<std::vector<int64_t>> {
+                         return pool.WithTransaction(
+                             [&](pqxx::work& txn) -> absl::StatusOr<std::vector<int64_t>> {
+                               return store::LiveCollectionIds(txn, ids);
+                             });
+                       });
+  }
+
+  // Waits for the answer: the checked ids that are still live.
+  absl::StatusOr<absl::flat_hash_set<int64_t>> Live() {
+    absl::flat_hash_set<int64_t> live;
+    if (!live_.valid()) return live;
+    absl::StatusOr<std::vector<int64_t>> ids = live_.get();
+    if (!ids.ok()) return ids.status();
+    live.insert(ids->begin(), ids->end());
+    return live;
+  }
+
+ private:
+  // The destructor of a std::async future waits: the thread never outlives
+  // the search.
+  std::future<absl::StatusOr<std::vector<int64_t>>> live_;
+};
 
 absl::StatusOr<int64_t> ParseJobId(const std::string& id) {
   if (absl::Status s = ValidateJobId("id", id); !s.ok()) return s;
@@ -153,6 +202,12 @@ void CollectionCache::Put(const store::CollectionRecord& collection) {
   if (entries_.size() > 10000) entries_.clear();  // Bounded; refills on demand.
   entries_[std::make_pair(collection.tenant_id, collection.name)] = {collection,
                                                                      absl::Now() + ttl_};
+}
+
+void CollectionCache::Forget(const store::CollectionRecord& collection) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(std::make_pair(collection.tenant_id, collection.name));
+  if (it != entries_.end() && it->second.first.id == collection.id) entries_.erase(it);
 }
 
 // ---------------------------------------------------------------- collections
@@ -246,9 +301,14 @@ grpc::Status CollectionServiceImpl::DeleteCollection(grpc::ServerContext* contex
   auto caller = core_.gate->Admit(*context, Scope::kAdmin);
   QUARRY_RETURN_IF_ERROR(caller.status());
   QUARRY_RETURN_IF_ERROR(ValidateCollectionName("name", request->name()));
-  auto collection = FindCollection(*core_.pool, (*caller)->tenant_id, request->name());
-  QUARRY_RETURN_IF_ERROR(collection.status());
+  std::optional<store::CollectionRecord> deleted;
   auto job = core_.pool->WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<int64_t> {
+    // Waits for the writes in flight into it; they commit first and their
+    // documents are tombstoned below with the rest.
+    auto collection = LockCollection(txn, (*caller)->tenant_id, request->name(),
+                                     store::CollectionLock::kDelete);
+    if (!collection.ok()) return collection.status();
+    deleted = *collection;
     jobqueue::JobSpec purge;
     purge.tenant_id = (*caller)->tenant_id;
     purge.kind = "purge_deleted";
@@ -258,6 +318,9 @@ grpc::Status CollectionServiceImpl::DeleteCollection(grpc::ServerContext* contex
     return id;
   });
   QUARRY_RETURN_IF_ERROR(job.status());
+  // Spares this gateway's next search the detour; other gateways find out
+  // by their own check (see CollectionCache).
+  core_.collection_cache->Forget(*deleted);
   response->set_purge_job_id(absl::StrCat(*job));
   return grpc::Status::OK;
 }
@@ -270,29 +333,36 @@ grpc::Status DocumentServiceImpl::UpsertDocuments(grpc::ServerContext* context,
   auto caller = core_.gate->Admit(*context, Scope::kWrite);
   QUARRY_RETURN_IF_ERROR(caller.status());
   QUARRY_RETURN_IF_ERROR(ValidateUpsert(*request));
-  auto collection = FindCollection(*core_.pool, (*caller)->tenant_id, request->collection());
-  QUARRY_RETURN_IF_ERROR(collection.status());
-  QUARRY_RETURN_IF_ERROR(ValidateUpsertVectors(*request, collection->dimension));
 
   nlohmann::json ids = nlohmann::json::array();
   for (const auto& doc : request->documents()) ids.push_back(doc.id());
-  // Documents and their indexing job commit together or not at all; the job
-  // is inserted first so the document-order lock is held only for the rows.
+  // The collection (locked), the documents and their indexing job commit
+  // together or not at all; the job is inserted before the documents so the
+  // document-order lock is held only for the rows.
   struct Written {
+    store::CollectionRecord collection;
     jobqueue::Job job;
     store::UpsertResult result;
   };
   auto written = core_.pool->WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<Written> {
+    Written w;
+    auto collection = LockCollection(txn, (*caller)->tenant_id, request->collection());
+    if (!collection.ok()) return collection.status();
+    w.collection = *std::move(collection);
+    if (absl::Status s = ValidateUpsertVectors(*request, w.collection.dimension); !s.ok()) {
+      return s;
+    }
     jobqueue::JobSpec spec;
     spec.tenant_id = (*caller)->tenant_id;
     spec.kind = "index_documents";
-    spec.payload_json = nlohmann::json{{"collection_id", collection->id}, {"ids", ids}}.dump();
-    Written w;
+    spec.payload_json =
+        nlohmann::json{{"collection_id", w.collection.id}, {"ids", ids}}.dump();
     w.job = jobqueue::pgjobs::Enqueue(txn, spec).job;
-    w.result = store::UpsertDocuments(txn, *collection, request->documents());
+    w.result = store::UpsertDocuments(txn, w.collection, request->documents());
     return w;
   });
   QUARRY_RETURN_IF_ERROR(written.status());
+  const store::CollectionRecord* collection = &written->collection;
   ToProto(written->job, response->mutable_job());
   response->set_inserted(written->result.inserted);
   response->set_updated(written->result.updated);
@@ -350,10 +420,10 @@ grpc::Status DocumentServiceImpl::DeleteDocuments(grpc::ServerContext* context,
   QUARRY_RETURN_IF_ERROR(caller.status());
   QUARRY_RETURN_IF_ERROR(ValidateCollectionName("collection", request->collection()));
   QUARRY_RETURN_IF_ERROR(ValidateDocumentIds("ids", request->ids()));
-  auto collection = FindCollection(*core_.pool, (*caller)->tenant_id, request->collection());
-  QUARRY_RETURN_IF_ERROR(collection.status());
   std::vector<std::string> ids(request->ids().begin(), request->ids().end());
   auto deleted = core_.pool->WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<store::DeleteResult> {
+    auto collection = LockCollection(txn, (*caller)->tenant_id, request->collection());
+    if (!collection.ok()) return collection.status();
     return store::DeleteDocuments(txn, collection->id, ids);
   });
   QUARRY_RETURN_IF_ERROR(deleted.status());
@@ -369,11 +439,14 @@ grpc::Status DocumentServiceImpl::DeleteDocuments(grpc::ServerContext* context,
 // --------------------------------------------------------------------- search
 
 absl::StatusOr<SearchServiceImpl::Prepared> SearchServiceImpl::Prepare(
-    int64_t tenant_id, const v1::SearchRequest& request) {
+    int64_t tenant_id, const v1::SearchRequest& request, bool use_cache) {
   if (absl::Status status = ValidateSearch(request); !status.ok()) return status;
   Prepared prepared;
-  if (auto cached = core_.collection_cache->Get(tenant_id, request.collection())) {
+  std::optional<store::CollectionRecord> cached;
+  if (use_cache) cached = core_.collection_cache->Get(tenant_id, request.collection());
+  if (cached.has_value()) {
     prepared.collection = *std::move(cached);
+    prepared.from_cache = true;
   } else {
     auto collection = FindCollection(*core_.pool, tenant_id, request.collection());
     if (!collection.ok()) return collection.status();
@@ -473,24 +546,47 @@ absl::Status SearchServiceImpl::Respond(const v1::SearchRequest& request,
   return absl::OkStatus();
 }
 
+absl::Status SearchServiceImpl::Run(const v1::SearchRequest& request, Prepared& prepared,
+                                    absl::Time deadline, v1::SearchResponse* response) {
+  if (prepared.embed_key.has_value()) {
+    auto latency_us = Embed(prepared.collection.model, prepared.collection.dimension,
+                            {request.text()}, {&prepared}, deadline);
+    if (!latency_us.ok()) return latency_us.status();
+    response->set_embed_latency_us(*latency_us);
+  }
+  return Respond(request, prepared, core_.shards->Search(prepared.shard_request, deadline),
+                 response);
+}
+
 grpc::Status SearchServiceImpl::Search(grpc::ServerContext* context,
                                        const v1::SearchRequest* request,
                                        v1::SearchResponse* response) {
   auto caller = core_.gate->Admit(*context, Scope::kRead);
   QUARRY_RETURN_IF_ERROR(caller.status());
-  auto prepared = Prepare((*caller)->tenant_id, *request);
-  QUARRY_RETURN_IF_ERROR(prepared.status());
   const absl::Time deadline = Deadline(*context, core_.options.default_deadline);
-  if (prepared->embed_key.has_value()) {
-    auto latency_us = Embed(prepared->collection.model, prepared->collection.dimension,
-                            {request->text()}, {&*prepared}, deadline);
-    QUARRY_RETURN_IF_ERROR(latency_us.status());
-    response->set_embed_latency_us(*latency_us);
+  // A collection from the cache is checked while the search runs (see
+  // CollectionCache); if it was deleted, the search starts over with the
+  // collection PostgreSQL now has under that name, or NOT_FOUND. The second
+  // round reads PostgreSQL first, so there is no third.
+  for (const bool use_cache : {true, false}) {
+    auto prepared = Prepare((*caller)->tenant_id, *request, use_cache);
+    QUARRY_RETURN_IF_ERROR(prepared.status());
+    LiveCheck check(*core_.pool, prepared->from_cache
+                                     ? std::vector<int64_t>{prepared->collection.id}
+                                     : std::vector<int64_t>{});
+    // Even a failure is only reported for a collection known to be live.
+    const absl::Status ran = Run(*request, *prepared, deadline, response);
+    auto live = check.Live();
+    QUARRY_RETURN_IF_ERROR(live.status());
+    if (prepared->from_cache && !live->contains(prepared->collection.id)) {
+      core_.collection_cache->Forget(prepared->collection);
+      response->Clear();
+      continue;
+    }
+    QUARRY_RETURN_IF_ERROR(ran);
+    return grpc::Status::OK;
   }
-  QUARRY_RETURN_IF_ERROR(Respond(*request, *prepared,
-                                 core_.shards->Search(prepared->shard_request, deadline),
-                                 response));
-  return grpc::Status::OK;
+  return ToGrpcStatus(absl::InternalError("search: the collection lookup did not settle"));
 }
 
 grpc::Status SearchServiceImpl::SearchBatch(grpc::ServerContext* context,
@@ -503,22 +599,56 @@ grpc::Status SearchServiceImpl::SearchBatch(grpc::ServerContext* context,
     return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
         "queries: must hold 1 to ", kMaxBatchQueries, " searches, got ", n)));
   }
-  std::vector<Prepared> prepared;
-  int hits = 0;
-  for (int i = 0; i < n; ++i) {
-    auto one = Prepare((*caller)->tenant_id, request->queries(i));
-    // A failure names the query it belongs to (queries[2].top_k: ...).
-    QUARRY_RETURN_IF_ERROR(ForElement("queries", i, one.status()));
-    hits += one->top_k;
-    prepared.push_back(*std::move(one));
-  }
-  // A batch returns no more hits than one Search may.
-  if (hits > kMaxTopK) {
-    return ToGrpcStatus(absl::InvalidArgumentError(
-        absl::StrCat("queries: the top_k of all queries add up to ", hits, ", at most ",
-                     kMaxTopK, " (0 counts as ", kDefaultTopK, ")")));
-  }
   const absl::Time deadline = Deadline(*context, core_.options.default_deadline);
+  // As in Search: collections from the cache are checked while the batch
+  // runs, and if one was deleted the whole batch starts over from PostgreSQL.
+  for (const bool use_cache : {true, false}) {
+    std::vector<Prepared> prepared;
+    int hits = 0;
+    for (int i = 0; i < n; ++i) {
+      auto one = Prepare((*caller)->tenant_id, request->queries(i), use_cache);
+      // A failure names the query it belongs to (queries[2].top_k: ...).
+      QUARRY_RETURN_IF_ERROR(ForElement("queries", i, one.status()));
+      hits += one->top_k;
+      prepared.push_back(*std::move(one));
+    }
+    // A batch returns no more hits than one Search may.
+    if (hits > kMaxTopK) {
+      return ToGrpcStatus(absl::InvalidArgumentError(
+          absl::StrCat("queries: the top_k of all queries add up to ", hits, ", at most ",
+                       kMaxTopK, " (0 counts as ", kDefaultTopK, ")")));
+    }
+    std::vector<int64_t> cached_ids;
+    for (const Prepared& one : prepared) {
+      if (one.from_cache) cached_ids.push_back(one.collection.id);
+    }
+    std::sort(cached_ids.begin(), cached_ids.end());
+    cached_ids.erase(std::unique(cached_ids.begin(), cached_ids.end()), cached_ids.end());
+    LiveCheck check(*core_.pool, std::move(cached_ids));
+    const absl::Status ran = RunBatch(*request, prepared, deadline, response);
+    auto live = check.Live();
+    QUARRY_RETURN_IF_ERROR(live.status());
+    bool stale = false;
+    for (const Prepared& one : prepared) {
+      if (one.from_cache && !live->contains(one.collection.id)) {
+        core_.collection_cache->Forget(one.collection);
+        stale = true;
+      }
+    }
+    if (stale) {
+      response->Clear();
+      continue;
+    }
+    QUARRY_RETURN_IF_ERROR(ran);
+    return grpc::Status::OK;
+  }
+  return ToGrpcStatus(absl::InternalError("queries: the collection lookups did not settle"));
+}
+
+absl::Status SearchServiceImpl::RunBatch(const v1::SearchBatchRequest& request,
+                                         std::vector<Prepared>& prepared, absl::Time deadline,
+                                         v1::SearchBatchResponse* response) {
+  const int n = request.queries_size();
   response->mutable_results()->Reserve(n);
   for (int i = 0; i < n; ++i) response->add_results();
 
@@ -533,11 +663,13 @@ grpc::Status SearchServiceImpl::SearchBatch(grpc::ServerContext* context,
     std::vector<std::string> texts;
     std::vector<Prepared*> targets;
     for (int i : queries) {
-      texts.push_back(request->queries(i).text());
+      texts.push_back(request.queries(i).text());
       targets.push_back(&prepared[i]);
     }
     auto latency_us = Embed(model.first, model.second, texts, targets, deadline);
-    QUARRY_RETURN_IF_ERROR(ForElement("queries", queries[0], latency_us.status()));
+    if (absl::Status s = ForElement("queries", queries[0], latency_us.status()); !s.ok()) {
+      return s;
+    }
     for (int i : queries) response->mutable_results(i)->set_embed_latency_us(*latency_us);
   }
 
@@ -545,11 +677,11 @@ grpc::Status SearchServiceImpl::SearchBatch(grpc::ServerContext* context,
   for (const Prepared& one : prepared) *shard_batch.add_queries() = one.shard_request;
   std::vector<std::vector<ShardAnswer>> answers = core_.shards->SearchBatch(shard_batch, deadline);
   for (int i = 0; i < n; ++i) {
-    absl::Status answered = Respond(request->queries(i), prepared[i], std::move(answers[i]),
+    absl::Status answered = Respond(request.queries(i), prepared[i], std::move(answers[i]),
                                     response->mutable_results(i));
-    QUARRY_RETURN_IF_ERROR(ForElement("queries", i, answered));
+    if (absl::Status s = ForElement("queries", i, answered); !s.ok()) return s;
   }
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
 // ----------------------------------------------------------------------- jobs
@@ -564,16 +696,14 @@ grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext* context,
       request->payload_json().empty() ? "{}" : request->payload_json(), nullptr, false);
   // Collections are named by clients; jobs carry the tenant's collection id,
   // so a job can never reach another tenant's collection.
+  std::optional<std::string> collection_name;
   if (request->kind() == "index_documents" || request->kind() == "reindex_collection") {
     if (!payload.contains("collection") || !payload["collection"].is_string()) {
       return ToGrpcStatus(absl::InvalidArgumentError(
           "payload_json.collection: a collection name is required for this kind"));
     }
-    auto collection = FindCollection(*core_.pool, (*caller)->tenant_id,
-                                     payload["collection"].get<std::string>());
-    QUARRY_RETURN_IF_ERROR(collection.status());
+    collection_name = payload["collection"].get<std::string>();
     payload.erase("collection");
-    payload["collection_id"] = collection->id;
   } else if (payload.contains("collection_id")) {
     return ToGrpcStatus(absl::InvalidArgumentError(
         "payload_json.collection_id: name the collection with \"collection\" instead"));
@@ -581,7 +711,6 @@ grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext* context,
   jobqueue::JobSpec spec;
   spec.tenant_id = (*caller)->tenant_id;
   spec.kind = request->kind();
-  spec.payload_json = payload.dump();
   spec.priority = request->priority();
   if (request->has_run_at()) {
     spec.run_at = absl::FromUnixSeconds(request->run_at().seconds()) +
@@ -589,7 +718,18 @@ grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext* context,
   }
   spec.max_attempts = request->max_attempts() == 0 ? kDefaultMaxAttempts : request->max_attempts();
   spec.idempotency_key = request->idempotency_key();
-  auto result = core_.jobs->Enqueue(spec);
+  // The job and the collection it names are checked in one transaction, as
+  // writes of documents are (LockCollection).
+  auto result = core_.pool->WithTransaction(
+      [&](pqxx::work& txn) -> absl::StatusOr<jobqueue::pgjobs::EnqueueResult> {
+        if (collection_name.has_value()) {
+          auto collection = LockCollection(txn, (*caller)->tenant_id, *collection_name);
+          if (!collection.ok()) return collection.status();
+          payload["collection_id"] = collection->id;
+        }
+        spec.payload_json = payload.dump();
+        return jobqueue::pgjobs::Enqueue(txn, spec);
+      });
   QUARRY_RETURN_IF_ERROR(result.status());
   ToProto(result->job, response->mutable_job());
   response->set_created(result->created);

@@ -26,15 +26,29 @@
 
 namespace quarry::gateway {
 
-// Recently looked-up collections for the search path: a search then needs no
-// database round trip before fanning out. Writes and admin calls always read
-// the database; a deleted collection can stay searchable for at most `ttl`
-// (its documents are tombstoned and drop out of the shards anyway).
+// Recently looked-up collections for the search path, so that a search can
+// embed its query and fan out to the shards without waiting for PostgreSQL.
+//
+// An entry may be stale: another gateway may have deleted the collection (and
+// a client re-created the name) a moment ago. Invalidation cannot fix that in
+// time: a delete returns to its client as soon as it commits, and a LISTEN /
+// NOTIFY message (or any message) reaches the other gateways some time later,
+// so a search arriving there just after the delete returned would still use
+// the dead collection. Only asking PostgreSQL during the request is
+// authoritative. So the cache only saves waiting: a search from the cache
+// checks, while it embeds and fans out, that the collection is still live,
+// and starts over from PostgreSQL when it is not (SearchServiceImpl).
+// Writes never use it: they look the collection up and lock its row inside
+// their own transaction (store::LockLiveCollection), which costs the one
+// statement a check of a cached entry would cost anyway.
 class CollectionCache {
  public:
   explicit CollectionCache(absl::Duration ttl) : ttl_(ttl) {}
   std::optional<store::CollectionRecord> Get(int64_t tenant_id, const std::string& name);
   void Put(const store::CollectionRecord& collection);
+  // Drops the entry of `collection`'s name if it still holds that collection
+  // (not a newer one of the same name that another call has put meanwhile).
+  void Forget(const store::CollectionRecord& collection);
 
  private:
   const absl::Duration ttl_;
@@ -116,11 +130,20 @@ class SearchServiceImpl final : public quarry::gateway::v1::SearchService::Servi
     int top_k = 0;
     // Text queries whose vector was not cached: the query cache's key.
     std::optional<std::string> embed_key;
+    // The collection came from the CollectionCache and must be checked.
+    bool from_cache = false;
   };
 
-  // Validation, the collection, and the query vector when it is given or
-  // cached.
-  absl::StatusOr<Prepared> Prepare(int64_t tenant_id, const v1::SearchRequest& request);
+  // Validation, the collection (from the CollectionCache if `use_cache`,
+  // else from PostgreSQL), and the query vector when it is given or cached.
+  absl::StatusOr<Prepared> Prepare(int64_t tenant_id, const v1::SearchRequest& request,
+                                   bool use_cache);
+  // Embedding, fan-out and merge of one prepared query.
+  absl::Status Run(const v1::SearchRequest& request, Prepared& prepared, absl::Time deadline,
+                   v1::SearchResponse* response);
+  // The same for a batch, one embedding call per model and one shard call.
+  absl::Status RunBatch(const v1::SearchBatchRequest& request, std::vector<Prepared>& prepared,
+                        absl::Time deadline, v1::SearchBatchResponse* response);
   // Embeds `texts` with one model (one call), caches each vector under its
   // query's embed_key and completes that query's shard request. Returns the
   // call's latency in microseconds.
