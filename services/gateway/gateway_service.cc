@@ -227,25 +227,28 @@ grpc::Status CollectionServiceImpl::CreateCollection(grpc::ServerContext* contex
   record.metric = wanted.metric() == quarry::common::v1::METRIC_DOT  ? "dot"
                   : wanted.metric() == quarry::common::v1::METRIC_L2 ? "l2"
                                                                       : "cosine";
+  // Only the served model can embed the collection's documents and queries:
+  // a collection of another would be created and then fail at every upsert
+  // and search, so it is refused here, and so is a create that cannot check.
   auto served = core_.embedder->ModelInfo(absl::Seconds(5));
-  if (record.model.empty() || (served.ok() && served->first == record.model)) {
-    if (!served.ok()) {
-      return ToGrpcStatus(absl::UnavailableError(absl::StrCat(
-          "collection.model is empty and the embedding service cannot say its default: ",
-          served.status().message())));
-    }
-    if (record.dimension != 0 && record.dimension != served->second) {
-      return ToGrpcStatus(absl::FailedPreconditionError(absl::StrCat(
-          "collection.dimension is ", record.dimension, " but model ", served->first,
-          " produces dimension ", served->second)));
-    }
-    record.model = served->first;
-    record.dimension = served->second;
-  } else if (record.dimension == 0) {
-    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
-        "collection.dimension: required for model \"", record.model,
-        "\", which the embedding service does not serve")));
+  if (!served.ok()) {
+    return ToGrpcStatus(absl::UnavailableError(absl::StrCat(
+        "collection.model: the embedding service cannot say which models it serves: ",
+        served.status().message())));
   }
+  if (!record.model.empty() && record.model != served->first) {
+    return ToGrpcStatus(absl::FailedPreconditionError(absl::StrCat(
+        "collection.model: \"", record.model,
+        "\" is not served by the embedding service; served models: ", served->first,
+        " (or leave it empty for the default)")));
+  }
+  if (record.dimension != 0 && record.dimension != served->second) {
+    return ToGrpcStatus(absl::FailedPreconditionError(absl::StrCat(
+        "collection.dimension is ", record.dimension, " but model ", served->first,
+        " produces dimension ", served->second)));
+  }
+  record.model = served->first;
+  record.dimension = served->second;
   auto created = core_.pool->WithTransaction(
       [&](pqxx::work& txn) -> absl::StatusOr<store::CollectionRecord> {
         return store::InsertCollection(txn, record);

@@ -76,6 +76,13 @@ TEST_F(BadInputTest, EveryMalformedRequestGetsItsExactCodeAndNamesTheField) {
   ASSERT_TRUE(jobs->SubmitJob(Context(k).get(), refresh, &refreshed).ok());
   ASSERT_TRUE(jobs->SubmitJob(Context(k).get(), refresh, &refreshed).ok());
   CreateCollection(k, "rules-2");
+  // The model the embedding service serves (the collections' default).
+  GetCollectionRequest get_rules;
+  get_rules.set_name("rules");
+  GetCollectionResponse rules;
+  ASSERT_TRUE(collections->GetCollection(Context(k).get(), get_rules, &rules).ok());
+  const std::string served_model = rules.collection().model();
+  ASSERT_FALSE(served_model.empty());
   ListCollectionsRequest first_collections;
   first_collections.mutable_page()->set_page_size(1);
   ListCollectionsResponse collections_page;
@@ -292,11 +299,21 @@ TEST_F(BadInputTest, EveryMalformedRequestGetsItsExactCodeAndNamesTheField) {
       grpc::FAILED_PRECONDITION, [&] {
         return create_collection([](auto& r) { r.mutable_collection()->set_dimension(128); });
       });
-  add("collection.dimension missing for an unserved model", "collection.dimension", kInvalid,
-      [&] {
-        return create_collection(
-            [](auto& r) { r.mutable_collection()->set_model("no-such-model"); });
-      });
+  // A model the embedding service does not serve, with or without a dimension:
+  // refused, and the message lists the served models.
+  for (uint32_t dimension : {0u, 384u}) {
+    add(absl::StrCat("collection.model unserved, dimension ", dimension), "collection.model",
+        grpc::FAILED_PRECONDITION, [&, dimension] {
+          const grpc::Status status = create_collection([&](auto& r) {
+            r.mutable_collection()->set_model("no-such-model");
+            r.mutable_collection()->set_dimension(dimension);
+          });
+          EXPECT_TRUE(absl::StrContains(status.error_message(), served_model))
+              << "does not list the served model " << served_model << ": "
+              << status.error_message();
+          return status;
+        });
+  }
   add("collection.metric unknown", "collection.metric", kInvalid, [&] {
     return create_collection([](auto& r) {
       r.mutable_collection()->set_metric(static_cast<quarry::common::v1::Metric>(99));
@@ -781,6 +798,11 @@ TEST_F(BadInputTest, EveryMalformedRequestGetsItsExactCodeAndNamesTheField) {
   GetCollectionStatsResponse counted;
   ASSERT_TRUE(stats->GetCollectionStats(Context(k).get(), count, &counted).ok());
   EXPECT_EQ(counted.documents() + counted.deleted(), 0);
+  // And no collection beyond the two made above.
+  ListCollectionsRequest all;
+  ListCollectionsResponse listed;
+  ASSERT_TRUE(collections->ListCollections(Context(k).get(), all, &listed).ok());
+  EXPECT_EQ(listed.collections_size(), 2);
   // The gateway is still healthy after all of it.
   EXPECT_TRUE(gateway_->Serving());
 }
