@@ -27,8 +27,9 @@ class TokenBucket {
 };
 
 // Token buckets per API key, created on first use with that key's limits.
-// Per gateway replica: with N replicas behind a balancer a key gets up to N
-// times its rate, which is the usual trade for keeping the gateway stateless.
+// Per process: with N gateways a key would get up to N times its rate, so the
+// gateway admits through SharedRateLimiter, which shares each key's bucket
+// through PostgreSQL and falls back to a TokenBucket only while that fails.
 class RateLimiter {
  public:
   // Zero when the call may proceed; otherwise RESOURCE_EXHAUSTED should be
