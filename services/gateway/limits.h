@@ -1,43 +1,44 @@
 #ifndef QUARRY_SERVICES_GATEWAY_LIMITS_H_
 #define QUARRY_SERVICES_GATEWAY_LIMITS_H_
 
-#include <cstddef>
+// The API limits live in services/common/model/limits.h, shared with the
+// services behind the gateway; these names keep gateway code reading them
+// unqualified.
+#include "services/common/model/limits.h"
 
 namespace quarry::gateway {
 
-// The limits of the public API, as documented field by field in
-// protos/quarry/gateway/v1/*.proto. Validation messages quote them.
-inline constexpr size_t kMaxCollectionNameBytes = 64;
-inline constexpr int kMinDimension = 1;
-inline constexpr int kMaxDimension = 4096;
-inline constexpr size_t kMaxModelNameBytes = 128;
-inline constexpr int kMaxDocumentsPerRequest = 1000;
-inline constexpr size_t kMaxDocumentIdBytes = 256;
-inline constexpr size_t kMaxTextBytes = 32 * 1024;
-inline constexpr int kMaxMetadataEntries = 64;
-inline constexpr size_t kMaxMetadataKeyBytes = 128;
-inline constexpr size_t kMaxMetadataValueBytes = 1024;
-inline constexpr int kMaxTags = 32;
-inline constexpr size_t kMaxTagBytes = 64;
-inline constexpr int kMaxFilterMetadataEntries = 16;
-inline constexpr int kDefaultTopK = 10;
-inline constexpr int kMaxTopK = 1000;
-inline constexpr int kMaxEffort = 4096;
-inline constexpr int kMaxBatchQueries = 64;
-inline constexpr int kDefaultPageSize = 50;
-inline constexpr int kMaxPageSize = 1000;
-inline constexpr size_t kMaxPayloadBytes = 64 * 1024;
-inline constexpr int kMaxPayloadDepth = 32;
-inline constexpr int kMinPriority = -1000;
-inline constexpr int kMaxPriority = 1000;
-inline constexpr int kDefaultMaxAttempts = 5;
-inline constexpr int kMaxMaxAttempts = 100;
-inline constexpr size_t kMaxIdempotencyKeyBytes = 128;
-inline constexpr size_t kMaxJobIdBytes = 20;
-inline constexpr size_t kMaxKeyNameBytes = 128;
-inline constexpr size_t kMaxKeyIdBytes = 64;
-inline constexpr double kMaxRateLimitPerSecond = 100000;
-inline constexpr int kMaxBurst = 100000;
+using ::quarry::model::kMaxCollectionNameBytes;
+using ::quarry::model::kMinDimension;
+using ::quarry::model::kMaxDimension;
+using ::quarry::model::kMaxModelNameBytes;
+using ::quarry::model::kMaxDocumentsPerRequest;
+using ::quarry::model::kMaxDocumentIdBytes;
+using ::quarry::model::kMaxTextBytes;
+using ::quarry::model::kMaxMetadataEntries;
+using ::quarry::model::kMaxMetadataKeyBytes;
+using ::quarry::model::kMaxMetadataValueBytes;
+using ::quarry::model::kMaxTags;
+using ::quarry::model::kMaxTagBytes;
+using ::quarry::model::kMaxFilterMetadataEntries;
+using ::quarry::model::kDefaultTopK;
+using ::quarry::model::kMaxTopK;
+using ::quarry::model::kMaxEffort;
+using ::quarry::model::kMaxBatchQueries;
+using ::quarry::model::kDefaultPageSize;
+using ::quarry::model::kMaxPageSize;
+using ::quarry::model::kMaxPayloadBytes;
+using ::quarry::model::kMaxPayloadDepth;
+using ::quarry::model::kMinPriority;
+using ::quarry::model::kMaxPriority;
+using ::quarry::model::kDefaultMaxAttempts;
+using ::quarry::model::kMaxMaxAttempts;
+using ::quarry::model::kMaxIdempotencyKeyBytes;
+using ::quarry::model::kMaxJobIdBytes;
+using ::quarry::model::kMaxKeyNameBytes;
+using ::quarry::model::kMaxKeyIdBytes;
+using ::quarry::model::kMaxRateLimitPerSecond;
+using ::quarry::model::kMaxBurst;
 
 }  // namespace quarry::gateway
 
