@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/common/model/limits.h"
 #include "services/common/status/status.h"
 #include "services/vector_search/filter_proto.h"
 
@@ -13,12 +14,14 @@ using quarry::search::v1::SearchShardRequest;
 using quarry::search::v1::SearchShardResponse;
 
 absl::Status ValidateSearchShard(const SearchShardRequest& request, uint32_t dimension) {
-  if (request.k() < 1 || request.k() > 1000) {
-    return absl::InvalidArgumentError(absl::StrCat("k: must be in [1, 1000], got ", request.k()));
+  if (request.k() < 1 || request.k() > static_cast<uint32_t>(model::kMaxTopK)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("k: must be in [1, ", model::kMaxTopK, "], got ", request.k()));
   }
-  if (request.effort() != 0 && (request.effort() < request.k() || request.effort() > 4096)) {
-    return absl::InvalidArgumentError(absl::StrCat("effort: must be 0 or in [k=", request.k(),
-                                                   ", 4096], got ", request.effort()));
+  if (request.effort() != 0 && (request.effort() < request.k() ||
+                                request.effort() > static_cast<uint32_t>(model::kMaxEffort))) {
+    return absl::InvalidArgumentError(absl::StrCat("effort: must be 0 or in [k=", request.k(), ", ",
+                                                   model::kMaxEffort, "], got ", request.effort()));
   }
   const auto& values = request.vector().values();
   if (values.size() != static_cast<int>(dimension)) {
@@ -50,9 +53,9 @@ grpc::Status ShardServiceImpl::SearchShard(grpc::ServerContext* context,
 grpc::Status ShardServiceImpl::SearchShardBatch(
     grpc::ServerContext* context, const quarry::search::v1::SearchShardBatchRequest* request,
     quarry::search::v1::SearchShardBatchResponse* response) {
-  if (request->queries_size() < 1 || request->queries_size() > kMaxBatchQueries) {
+  if (request->queries_size() < 1 || request->queries_size() > model::kMaxBatchQueries) {
     return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
-        "queries: must hold 1 to ", kMaxBatchQueries, " searches, got ",
+        "queries: must hold 1 to ", model::kMaxBatchQueries, " searches, got ",
         request->queries_size())));
   }
   for (int i = 0; i < request->queries_size(); ++i) {

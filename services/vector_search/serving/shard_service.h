@@ -48,11 +48,9 @@ class ShardServiceImpl final : public quarry::search::v1::ShardService::Service 
   telemetry::Metrics* const metrics_;
 };
 
-// Queries in one SearchShardBatch call.
-inline constexpr int kMaxBatchQueries = 64;
-
 // Validates a search request against the collection's dimension: k in
-// [1, 1000], effort 0 or in [k, 4096], a non-empty finite vector of the right
+// [1, kMaxTopK], effort 0 or in [k, kMaxEffort] (services/common/model/limits.h,
+// the gateway's limits), a non-empty finite vector of the right
 // dimension, a finite min_score. INVALID_ARGUMENT naming the field.
 absl::Status ValidateSearchShard(const quarry::search::v1::SearchShardRequest& request,
                                  uint32_t dimension);
