@@ -7,12 +7,15 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "services/common/model/limits.h"
 #include "services/embedding/embedder.h"
 
 namespace quarry::embedding {
 
 inline constexpr size_t kMaxTextsPerRequest = 256;
-inline constexpr size_t kMaxTextBytes = 32 * 1024;
+// A document's text as the gateway accepts it: the worker embeds that text
+// whole, so the embedding service must take the same size.
+using ::quarry::model::kMaxTextBytes;
 
 // Checks an Embed request's texts: 1..kMaxTextsPerRequest texts, each
 // 1..kMaxTextBytes bytes of valid UTF-8. INVALID_ARGUMENT naming the first bad

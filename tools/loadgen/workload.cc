@@ -11,7 +11,7 @@
 #include "quarry/gateway/v1/document_service.grpc.pb.h"
 #include "quarry/gateway/v1/search_service.grpc.pb.h"
 #include "quarry/search/v1/shard_service.grpc.pb.h"
-#include "services/gateway/limits.h"
+#include "services/common/model/limits.h"
 
 namespace quarry::loadgen {
 namespace {
@@ -268,7 +268,7 @@ bool SpecUpserts(const std::string& spec) {
 
 std::string OwnUpsertCollectionName(const std::string& prefix, int64_t pid, int64_t unix_seconds) {
   const std::string suffix = absl::StrCat("-loadgen-", pid, "-", unix_seconds);
-  std::string name = prefix.substr(0, quarry::gateway::kMaxCollectionNameBytes - suffix.size());
+  std::string name = prefix.substr(0, quarry::model::kMaxCollectionNameBytes - suffix.size());
   // Collection names start with a letter or digit; an empty prefix still needs one.
   if (name.empty()) name = "lg";
   return absl::StrCat(name, suffix);

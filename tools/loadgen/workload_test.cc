@@ -1,7 +1,7 @@
 #include "tools/loadgen/workload.h"
 
 #include "gtest/gtest.h"
-#include "services/gateway/limits.h"
+#include "services/common/model/limits.h"
 #include "services/gateway/validation.h"
 
 namespace quarry::loadgen {
@@ -20,7 +20,7 @@ TEST(OwnUpsertCollectionName, IsAValidNameDistinctFromTheSearchedOne) {
   EXPECT_EQ(name, "soak-loadgen-4242-1765000000");
   EXPECT_TRUE(quarry::gateway::ValidateCollectionName("name", name).ok());
   const std::string long_name = OwnUpsertCollectionName(std::string(100, 'a'), 4242, 1765000000);
-  EXPECT_EQ(long_name.size(), quarry::gateway::kMaxCollectionNameBytes);
+  EXPECT_EQ(long_name.size(), quarry::model::kMaxCollectionNameBytes);
   EXPECT_TRUE(quarry::gateway::ValidateCollectionName("name", long_name).ok()) << long_name;
   EXPECT_TRUE(quarry::gateway::ValidateCollectionName("name", OwnUpsertCollectionName("", 1, 2))
                   .ok());

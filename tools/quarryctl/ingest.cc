@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
-#include "services/gateway/limits.h"
+#include "services/common/model/limits.h"
 
 namespace quarry::ctl {
 
@@ -336,9 +336,9 @@ absl::Status WriteCheckpoint(const CheckpointKey& key, int64_t offset) {
 bool AbslParseFlag(absl::string_view text, BatchSize* batch, std::string* error) {
   int value = 0;
   if (!absl::SimpleAtoi(text, &value) || value < 1 ||
-      value > quarry::gateway::kMaxDocumentsPerRequest) {
+      value > quarry::model::kMaxDocumentsPerRequest) {
     *error = absl::StrCat("--batch must be an integer from 1 to ",
-                          quarry::gateway::kMaxDocumentsPerRequest,
+                          quarry::model::kMaxDocumentsPerRequest,
                           ", the gateway's limit of documents per UpsertDocuments request; got \"",
                           text, "\"");
     return false;

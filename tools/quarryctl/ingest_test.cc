@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "gtest/gtest.h"
-#include "services/gateway/limits.h"
+#include "services/common/model/limits.h"
 
 namespace quarry::ctl {
 namespace {
@@ -252,20 +252,20 @@ TEST(BatchFlag, IsCheckedAgainstTheGatewayLimit) {
   std::string error;
   EXPECT_TRUE(AbslParseFlag("1", &batch, &error));
   EXPECT_EQ(batch.value, 1);
-  EXPECT_TRUE(AbslParseFlag(std::to_string(quarry::gateway::kMaxDocumentsPerRequest), &batch,
+  EXPECT_TRUE(AbslParseFlag(std::to_string(quarry::model::kMaxDocumentsPerRequest), &batch,
                             &error));
-  EXPECT_EQ(batch.value, quarry::gateway::kMaxDocumentsPerRequest);
+  EXPECT_EQ(batch.value, quarry::model::kMaxDocumentsPerRequest);
   for (const std::string& bad :
-       {std::to_string(quarry::gateway::kMaxDocumentsPerRequest + 1), std::string("0"),
+       {std::to_string(quarry::model::kMaxDocumentsPerRequest + 1), std::string("0"),
         std::string("-5"), std::string("ten")}) {
     error.clear();
     EXPECT_FALSE(AbslParseFlag(bad, &batch, &error)) << bad;
     EXPECT_NE(error.find("--batch"), std::string::npos) << error;
-    EXPECT_NE(error.find(std::to_string(quarry::gateway::kMaxDocumentsPerRequest)),
+    EXPECT_NE(error.find(std::to_string(quarry::model::kMaxDocumentsPerRequest)),
               std::string::npos)
         << error;
   }
-  EXPECT_EQ(batch.value, quarry::gateway::kMaxDocumentsPerRequest) << "unchanged on error";
+  EXPECT_EQ(batch.value, quarry::model::kMaxDocumentsPerRequest) << "unchanged on error";
 }
 
 }  // namespace
