@@ -1,7 +1,6 @@
 // The vector-search service: one shard of the ANN index, derived from
 // PostgreSQL (snapshot + tail), serving quarry.search.v1.ShardService.
 #include "absl/flags/flag.h"
-#include "services/common/model/limits.h"
 #include "services/common/server/database.h"
 #include "services/common/server/env_flags.h"
 #include "services/common/server/runtime.h"
