@@ -43,8 +43,9 @@ class JobHandler {
 // Whether a handler error should end the job without retries.
 bool IsPermanentFailure(const absl::Status& status);
 
-// The only place that knows which kinds exist: main.cc registers one handler
-// per kind, the runner claims only registered kinds.
+// The handlers this worker runs: main.cc registers one per kind, and the
+// runner claims only registered kinds. Which kinds exist is defined in
+// services/common/model/job_kinds.h, shared with the gateway and metrics.
 class HandlerRegistry {
  public:
   // ALREADY_EXISTS if the kind is registered twice.

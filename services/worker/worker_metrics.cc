@@ -1,7 +1,11 @@
 #include "services/worker/worker_metrics.h"
 
 #include <map>
+#include <string>
 #include <utility>
+
+#include "absl/strings/string_view.h"
+#include "services/common/model/job_kinds.h"
 
 namespace quarry::worker {
 namespace {
@@ -66,9 +70,10 @@ absl::Status WorkerMetrics::RefreshQueueDepth() {
     depth[{row[0].as<std::string>(), row[1].as<std::string>()}] = row[2].as<double>();
   }
   // Kinds seen before but empty now must drop to zero, not keep their last value.
-  for (const auto& kind : {"index_documents", "reindex_collection", "refresh_stats",
-                           "purge_deleted"}) {
-    for (const auto& state : {"queued", "running"}) depth.try_emplace({kind, state}, 0.0);
+  for (absl::string_view kind : model::kJobKinds) {
+    for (const auto& state : {"queued", "running"}) {
+      depth.try_emplace({std::string(kind), state}, 0.0);
+    }
   }
   for (const auto& [key, value] : depth) {
     metrics_

@@ -34,7 +34,8 @@ inline std::string IndexedDocumentSql(absl::string_view table = "") {
 // the lookup must skip deleted rows.
 inline std::string LiveCollectionByNameSql(absl::string_view columns) {
   return absl::StrCat("SELECT ", columns,
-                      " FROM collections WHERE tenant_id = $1 AND name = $2 AND deleted_at IS NULL");
+                      " FROM collections"
+                      " WHERE tenant_id = $1 AND name = $2 AND deleted_at IS NULL");
 }
 
 }  // namespace quarry::model

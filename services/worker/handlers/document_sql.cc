@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "services/common/model/document_sql.h"
 #include "services/common/sql/text_array.h"
 
 namespace quarry::worker::sql {
@@ -41,10 +42,8 @@ std::optional<CollectionInfo> GetCollection(pqxx::work& txn, int64_t collection_
 
 std::optional<CollectionInfo> FindCollection(pqxx::work& txn, int64_t tenant_id,
                                              const std::string& name) {
-  pqxx::result r = txn.exec_params(
-      absl::StrCat("SELECT ", kCollectionColumns,
-                   " FROM collections WHERE tenant_id = $1 AND name = $2 AND deleted_at IS NULL"),
-      tenant_id, name);
+  pqxx::result r =
+      txn.exec_params(model::LiveCollectionByNameSql(kCollectionColumns), tenant_id, name);
   if (r.empty()) return std::nullopt;
   return RowToCollection(r[0]);
 }
@@ -53,11 +52,11 @@ std::vector<PendingDocument> PendingDocuments(pqxx::work& txn, int64_t collectio
                                               const std::vector<std::string>* ids,
                                               const std::string& after_id, int limit) {
   return RowsToDocuments(txn.exec_params(
-      "SELECT doc_id, text, encode(content_hash, 'hex') FROM documents "
-      "WHERE collection_id = $1 AND NOT deleted "
-      "AND embedded_hash IS DISTINCT FROM content_hash "
-      "AND ($2::text[] IS NULL OR doc_id = ANY($2::text[])) AND doc_id > $3 "
-      "ORDER BY doc_id LIMIT $4",
+      absl::StrCat("SELECT doc_id, text, encode(content_hash, 'hex') FROM documents "
+                   "WHERE collection_id = $1 AND ",
+                   model::PendingDocumentSql(),
+                   " AND ($2::text[] IS NULL OR doc_id = ANY($2::text[])) AND doc_id > $3 "
+                   "ORDER BY doc_id LIMIT $4"),
       collection_id,
       ids == nullptr ? std::optional<std::string>() : std::optional<std::string>(::quarry::sql::TextArray(*ids)),
       after_id, limit));

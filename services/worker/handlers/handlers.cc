@@ -1,9 +1,10 @@
 #include "services/worker/handlers/handlers.h"
 
-#include <cstring>
-
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "services/common/model/index_documents_payload.h"
+#include "services/common/model/job_kinds.h"
+#include "services/common/model/vector_codec.h"
 #include "services/worker/handlers/document_sql.h"
 
 namespace quarry::worker {
@@ -16,12 +17,6 @@ absl::StatusOr<nlohmann::json> ParsePayload(const jobqueue::Job& job) {
     return absl::InvalidArgumentError("payload: must be a JSON object");
   }
   return payload;
-}
-
-std::string FloatBytes(const std::vector<float>& vector) {
-  std::string bytes(vector.size() * sizeof(float), '\0');
-  std::memcpy(bytes.data(), vector.data(), bytes.size());
-  return bytes;
 }
 
 // Embeds documents batch by batch and writes their vectors, reusing vectors
@@ -73,7 +68,7 @@ class DocumentEmbedder {
       for (const auto& doc : *batch) {
         auto hit = cached->find(doc.content_hash_hex);
         if (hit != cached->end() &&
-            hit->second.size() == static_cast<size_t>(collection.dimension) * sizeof(float)) {
+            hit->second.size() == model::EncodedVectorBytes(collection.dimension)) {
           writes.push_back({doc.doc_id, doc.content_hash_hex, hit->second});
           ++totals.reused;
         } else {
@@ -87,7 +82,7 @@ class DocumentEmbedder {
         if (!vectors.ok()) return vectors.status();
         for (size_t i = 0; i < misses.size(); ++i) {
           writes.push_back(
-              {misses[i]->doc_id, misses[i]->content_hash_hex, FloatBytes((*vectors)[i])});
+              {misses[i]->doc_id, misses[i]->content_hash_hex, model::EncodeVector((*vectors)[i])});
         }
         totals.embedded += static_cast<int64_t>(texts.size());
       }
@@ -132,26 +127,13 @@ class IndexDocumentsHandler final : public JobHandler {
  public:
   IndexDocumentsHandler(pg::Pool& pool, EmbeddingClient& client, const HandlerOptions& options)
       : pool_(pool), embedder_(pool, client, options) {}
-  absl::string_view kind() const override { return "index_documents"; }
+  absl::string_view kind() const override { return model::kIndexDocuments; }
 
   absl::StatusOr<std::string> Run(JobContext& context) override {
-    auto payload = ParsePayload(context.job());
+    auto payload = model::DecodeIndexDocumentsPayload(context.job().payload_json);
     if (!payload.ok()) return payload.status();
-    if (!payload->contains("collection_id") || !(*payload)["collection_id"].is_number_integer()) {
-      return absl::InvalidArgumentError("payload.collection_id: must be an integer");
-    }
-    std::optional<std::vector<std::string>> ids;
-    if (payload->contains("ids")) {
-      if (!(*payload)["ids"].is_array()) {
-        return absl::InvalidArgumentError("payload.ids: must be an array of strings");
-      }
-      ids.emplace();
-      for (const auto& id : (*payload)["ids"]) {
-        if (!id.is_string()) return absl::InvalidArgumentError("payload.ids: must be strings");
-        ids->push_back(id.get<std::string>());
-      }
-    }
-    auto collection = LoadCollection(pool_, (*payload)["collection_id"].get<int64_t>());
+    const std::optional<std::vector<std::string>>& ids = payload->ids;
+    auto collection = LoadCollection(pool_, payload->collection_id);
     if (!collection.ok()) return collection.status();
     if (collection->deleted) return std::string(R"({"skipped": "collection deleted"})");
     const int64_t total = ids.has_value() ? static_cast<int64_t>(ids->size()) : 0;
@@ -174,7 +156,7 @@ class ReindexCollectionHandler final : public JobHandler {
  public:
   ReindexCollectionHandler(pg::Pool& pool, EmbeddingClient& client, const HandlerOptions& options)
       : pool_(pool), embedder_(pool, client, options) {}
-  absl::string_view kind() const override { return "reindex_collection"; }
+  absl::string_view kind() const override { return model::kReindexCollection; }
 
   absl::StatusOr<std::string> Run(JobContext& context) override {
     auto payload = ParsePayload(context.job());
@@ -226,7 +208,7 @@ class ReindexCollectionHandler final : public JobHandler {
 class RefreshStatsHandler final : public JobHandler {
  public:
   explicit RefreshStatsHandler(pg::Pool& pool) : pool_(pool) {}
-  absl::string_view kind() const override { return "refresh_stats"; }
+  absl::string_view kind() const override { return model::kRefreshStats; }
   absl::StatusOr<std::string> Run(JobContext& context) override {
     absl::Status status = pool_.WithTransaction([](pqxx::work& txn) -> absl::Status {
       sql::RefreshJobStats(txn);
@@ -244,7 +226,7 @@ class PurgeDeletedHandler final : public JobHandler {
  public:
   PurgeDeletedHandler(pg::Pool& pool, absl::Duration retention)
       : pool_(pool), retention_(retention) {}
-  absl::string_view kind() const override { return "purge_deleted"; }
+  absl::string_view kind() const override { return model::kPurgeDeleted; }
   absl::StatusOr<std::string> Run(JobContext& context) override {
     auto payload = ParsePayload(context.job());
     if (!payload.ok()) return payload.status();
