@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "services/vector_search/binary_io.h"
 #include "services/vector_search/crc32c.h"
 
 namespace quarry::vector_search {
@@ -22,56 +23,6 @@ constexpr size_t kTrailerBytes = 4;
 // live byte, id length, vector length, tag count, metadata count, seq.
 constexpr size_t kMinDocBytes = 1 + 4 + 4 + 4 + 4 + 8;
 constexpr uint32_t kMaxDimension = 4096;
-
-class Writer {
- public:
-  explicit Writer(std::string* out) : out_(out) {}
-  template <typename T>
-  void Pod(T value) {
-    out_->append(reinterpret_cast<const char*>(&value), sizeof(T));
-  }
-  void Bytes(std::string_view s) {
-    Pod(static_cast<uint32_t>(s.size()));
-    out_->append(s.data(), s.size());
-  }
-
- private:
-  std::string* out_;
-};
-
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  size_t remaining() const { return in_.size() - pos_; }
-  template <typename T>
-  bool Pod(T* value) {
-    if (remaining() < sizeof(T)) return false;
-    std::memcpy(value, in_.data() + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return true;
-  }
-  bool Bytes(std::string* s) {
-    uint32_t n;
-    if (!Pod(&n) || n > remaining()) return false;
-    s->assign(in_.data() + pos_, n);
-    pos_ += n;
-    return true;
-  }
-  bool Raw(void* dst, size_t n) {
-    if (n > remaining()) return false;
-    // A document without a vector reads zero bytes into an empty vector whose
-    // data() is null; memcpy wants valid pointers even then (found by
-    // //fuzz:snapshot_fuzzer under UBSan).
-    if (n == 0) return true;
-    std::memcpy(dst, in_.data() + pos_, n);
-    pos_ += n;
-    return true;
-  }
-
- private:
-  std::string_view in_;
-  size_t pos_ = 0;
-};
 
 absl::Status Truncated(const char* what) {
   return absl::DataLossError(absl::StrCat("snapshot: truncated or corrupt ", what));
@@ -99,32 +50,31 @@ absl::Status WriteAll(int fd, std::string_view bytes) {
 
 std::string EncodeSnapshot(const SnapshotData& data) {
   std::string out;
-  Writer w(&out);
-  out.append(kMagic, sizeof(kMagic));
-  w.Pod(kVersion);
-  w.Pod(static_cast<uint32_t>(data.metric));
-  w.Pod(data.dimension);
-  w.Pod(uint32_t{0});
-  w.Pod(data.watermark);
-  w.Pod(static_cast<uint64_t>(data.docs.size()));
-  w.Pod(static_cast<uint64_t>(data.graph.size()));
+  BinaryWriter w(&out);
+  w.PutRaw(kMagic, sizeof(kMagic));
+  w.Put(kVersion);
+  w.Put(static_cast<uint32_t>(data.metric));
+  w.Put(data.dimension);
+  w.Put(uint32_t{0});
+  w.Put(data.watermark);
+  w.Put(static_cast<uint64_t>(data.docs.size()));
+  w.Put(static_cast<uint64_t>(data.graph.size()));
   for (const SnapshotDoc& doc : data.docs) {
-    w.Pod(static_cast<uint8_t>(doc.live ? 1 : 0));
-    w.Bytes(doc.id);
-    w.Pod(static_cast<uint32_t>(doc.vector.size()));
-    out.append(reinterpret_cast<const char*>(doc.vector.data()),
-               doc.vector.size() * sizeof(float));
-    w.Pod(static_cast<uint32_t>(doc.tags.size()));
-    for (const std::string& tag : doc.tags) w.Bytes(tag);
-    w.Pod(static_cast<uint32_t>(doc.metadata.size()));
+    w.Put(static_cast<uint8_t>(doc.live ? 1 : 0));
+    w.PutString(doc.id);
+    w.Put(static_cast<uint32_t>(doc.vector.size()));
+    w.PutFloats(doc.vector.data(), doc.vector.size());
+    w.Put(static_cast<uint32_t>(doc.tags.size()));
+    for (const std::string& tag : doc.tags) w.PutString(tag);
+    w.Put(static_cast<uint32_t>(doc.metadata.size()));
     for (const auto& [key, value] : doc.metadata) {
-      w.Bytes(key);
-      w.Bytes(value);
+      w.PutString(key);
+      w.PutString(value);
     }
-    w.Pod(doc.seq);
+    w.Put(doc.seq);
   }
-  out.append(data.graph);
-  w.Pod(Crc32c(out.data(), out.size()));
+  w.PutRaw(data.graph.data(), data.graph.size());
+  w.Put(Crc32c(out.data(), out.size()));
   return out;
 }
 
@@ -141,13 +91,13 @@ absl::StatusOr<SnapshotData> DecodeSnapshot(std::string_view bytes) {
     return absl::DataLossError("snapshot: checksum mismatch");
   }
 
-  Reader r(body.substr(sizeof(kMagic)));
+  BinaryReader r(body.substr(sizeof(kMagic)));
   uint32_t version, metric, dimension, reserved;
   uint64_t doc_count, graph_bytes;
   SnapshotData data;
-  if (!r.Pod(&version) || !r.Pod(&metric) || !r.Pod(&dimension) ||
-      !r.Pod(&reserved) || !r.Pod(&data.watermark) || !r.Pod(&doc_count) ||
-      !r.Pod(&graph_bytes)) {
+  if (!r.Get(&version).ok() || !r.Get(&metric).ok() || !r.Get(&dimension).ok() ||
+      !r.Get(&reserved).ok() || !r.Get(&data.watermark).ok() || !r.Get(&doc_count).ok() ||
+      !r.Get(&graph_bytes).ok()) {
     return Truncated("header");
   }
   if (version != kVersion) {
@@ -171,14 +121,14 @@ absl::StatusOr<SnapshotData> DecodeSnapshot(std::string_view bytes) {
   for (SnapshotDoc& doc : data.docs) {
     uint8_t live;
     uint32_t vector_len, tag_count, meta_count;
-    if (!r.Pod(&live) || live > 1 || !r.Bytes(&doc.id) || !r.Pod(&vector_len)) {
+    if (!r.Get(&live).ok() || live > 1 || !r.GetString(&doc.id).ok() || !r.Get(&vector_len).ok()) {
       return Truncated("document");
     }
     doc.live = live == 1;
     if (doc.live == doc.id.empty()) return Truncated("document id");
     if (vector_len != 0 && vector_len != dimension) return Truncated("vector length");
     doc.vector.resize(vector_len);
-    if (!r.Raw(doc.vector.data(), size_t{vector_len} * sizeof(float))) {
+    if (!r.GetFloats(doc.vector.data(), vector_len).ok()) {
       return Truncated("vector");
     }
     for (float x : doc.vector) {
@@ -193,24 +143,24 @@ absl::StatusOr<SnapshotData> DecodeSnapshot(std::string_view bytes) {
           "with a vector; with one, dead slots have no vector)");
     }
     // Each tag needs at least its 4-byte length.
-    if (!r.Pod(&tag_count) || tag_count > r.remaining() / 4) return Truncated("tags");
+    if (!r.Get(&tag_count).ok() || tag_count > r.remaining() / 4) return Truncated("tags");
     doc.tags.resize(tag_count);
     for (std::string& tag : doc.tags) {
-      if (!r.Bytes(&tag)) return Truncated("tag");
+      if (!r.GetString(&tag).ok()) return Truncated("tag");
     }
-    if (!r.Pod(&meta_count) || meta_count > r.remaining() / 8) {
+    if (!r.Get(&meta_count).ok() || meta_count > r.remaining() / 8) {
       return Truncated("metadata");
     }
     for (uint32_t i = 0; i < meta_count; ++i) {
       std::string key, value;
-      if (!r.Bytes(&key) || !r.Bytes(&value)) return Truncated("metadata entry");
+      if (!r.GetString(&key).ok() || !r.GetString(&value).ok()) return Truncated("metadata entry");
       doc.metadata.emplace(std::move(key), std::move(value));
     }
-    if (!r.Pod(&doc.seq)) return Truncated("seq");
+    if (!r.Get(&doc.seq).ok()) return Truncated("seq");
   }
   if (r.remaining() != graph_bytes) return Truncated("graph length");
   data.graph.resize(graph_bytes);
-  if (!r.Raw(data.graph.data(), graph_bytes)) return Truncated("graph");
+  if (!r.GetRaw(data.graph.data(), graph_bytes).ok()) return Truncated("graph");
   return data;
 }
 
