@@ -1,11 +1,10 @@
 #include "services/embedding/serving/embedding_cache.h"
 
-#include <cstring>
-
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "services/common/crypto/sha256.h"
+#include "services/common/model/vector_codec.h"
 #include "services/common/sql/text_array.h"
 
 namespace quarry::embedding {
@@ -14,12 +13,6 @@ namespace {
 // Most results waiting for their L2 write; past it new ones are dropped.
 constexpr size_t kMaxPendingWrites = 10000;
 constexpr size_t kWriteBatch = 256;
-
-std::string FloatBytes(const std::vector<float>& vector) {
-  std::string bytes(vector.size() * sizeof(float), '\0');
-  std::memcpy(bytes.data(), vector.data(), bytes.size());
-  return bytes;
-}
 
 }  // namespace
 
@@ -62,8 +55,7 @@ void EmbeddingCache::Lookup(const std::vector<std::string>& keys,
       for (const auto& row : *rows) {
         pqxx::binarystring bytes(row[1]);
         EncodedText value;
-        value.vector.resize(bytes.size() / sizeof(float));
-        std::memcpy(value.vector.data(), bytes.data(), value.vector.size() * sizeof(float));
+        value.vector = model::DecodeVector(absl::string_view(bytes.get(), bytes.size()));
         value.token_count = row[2].is_null() ? 0 : row[2].as<uint32_t>();
         value.truncated = !row[3].is_null() && row[3].as<bool>();
         found[absl::HexStringToBytes(row[0].as<std::string>())] = std::move(value);
@@ -119,7 +111,7 @@ void EmbeddingCache::WriteLoop() {
     (void)pool_->WithTransaction([&](pqxx::work& txn) -> absl::Status {
       std::vector<std::string> rows;
       for (const auto& [key, value] : batch) {
-        const std::string bytes = FloatBytes(value.vector);
+        const std::string bytes = model::EncodeVector(value.vector);
         rows.push_back(absl::StrCat(
             "(", txn.quote(model_), ", ",
             txn.quote_raw(reinterpret_cast<const unsigned char*>(key.data()), key.size()), ", ",

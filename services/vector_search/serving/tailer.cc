@@ -1,10 +1,10 @@
 #include "services/vector_search/serving/tailer.h"
 
-#include <cstring>
-
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
+#include "services/common/model/vector_codec.h"
 #include "services/common/pg/listener.h"
 #include "services/common/sql/text_array.h"
 
@@ -78,9 +78,8 @@ absl::Status Tailer::ReadBatch(bool* more) {
       change.seq = row[2].as<int64_t>();
       change.deleted = row[3].as<bool>();
       if (!change.deleted && !row[4].is_null()) {
-        pqxx::binarystring bytes(row[4]);
-        change.vector.resize(bytes.size() / sizeof(float));
-        std::memcpy(change.vector.data(), bytes.data(), change.vector.size() * sizeof(float));
+        const pqxx::binarystring bytes(row[4]);
+        change.vector = model::DecodeVector(absl::string_view(bytes.get(), bytes.size()));
       }
       change.tags = sql::ParseTextArray(row[5].as<std::string>());
       nlohmann::json metadata = nlohmann::json::parse(row[6].as<std::string>(), nullptr, false);
