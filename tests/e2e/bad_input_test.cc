@@ -58,7 +58,7 @@ struct Case {
 };
 
 TEST_F(BadInputTest, EveryMalformedRequestGetsItsExactCodeAndNamesTheField) {
-  ASSERT_NE(gateway_, nullptr);
+  ASSERT_NE(suite_, nullptr);
   // Hundreds of calls in a row: a key whose rate limit they stay under.
   const std::string k = MakeKey("acme", {"read", "write", "admin"}, 100000.0, 100000);
   CreateCollection(k, "rules");
@@ -804,7 +804,7 @@ TEST_F(BadInputTest, EveryMalformedRequestGetsItsExactCodeAndNamesTheField) {
   ASSERT_TRUE(collections->ListCollections(Context(k).get(), all, &listed).ok());
   EXPECT_EQ(listed.collections_size(), 2);
   // The gateway is still healthy after all of it.
-  EXPECT_TRUE(gateway_->Serving());
+  EXPECT_TRUE(suite_->gateway(0).service()->Serving());
 }
 
 }  // namespace

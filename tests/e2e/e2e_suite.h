@@ -1,64 +1,46 @@
-// The fixture every end-to-end test binary shares: the whole suite on
-// loopback against a real PostgreSQL (embedding, two vector-search shards, a
-// worker and a gateway with a 200 ms key cache), started once per binary.
+// The fixture of the e2e tests that share one suite per binary (the harness's
+// default topology); the gateways' key cache lives 200 ms, so revocations show.
 #ifndef QUARRY_TESTS_E2E_E2E_SUITE_H_
 #define QUARRY_TESTS_E2E_E2E_SUITE_H_
-
-#include <memory>
-#include <optional>
-#include <string>
-#include <vector>
-
-#include "absl/time/time.h"
-#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "tests/testing/service_process.h"
-
+#include "tests/testing/suite.h"
 namespace quarry::e2e {
-
 class E2eSuite : public ::testing::Test {
  protected:
-  static void SetUpTestSuite();
-  static void TearDownTestSuite();
-
-  // Starts a service binary (a runfiles path) and waits for it to serve;
-  // nullptr (with a test failure) if it does not.
-  static testing::ServiceProcess* Start(const std::string& name, const std::string& binary,
-                                        std::vector<std::string> flags);
-
-  // A key of `tenant` (created if new) with `scopes`, written straight into
-  // PostgreSQL like `quarryctl admin bootstrap` does. Returns the secret.
-  static std::string MakeKey(const std::string& tenant, std::vector<std::string> scopes,
+  using Suite = testing::Suite;
+  static void SetUpTestSuite() {
+    testing::SuiteOptions options;
+    options.extra_flags["gateway"] = {"--key_cache_ttl=200ms"};
+    auto suite = Suite::Start(options);
+    ASSERT_TRUE(suite.ok()) << suite.status();
+    suite_ = suite->release();
+    admin_key_ = new std::string(MakeKey("acme", {"read", "write", "admin"}));
+  }
+  static void TearDownTestSuite() { delete suite_; suite_ = nullptr; }
+  // A key written straight into PostgreSQL; "" (with a test failure) if that fails.
+  static std::string MakeKey(const std::string& tenant, const std::vector<std::string>& scopes,
                              std::optional<double> rate = std::nullopt,
-                             std::optional<int> burst = std::nullopt);
-
-  // A client context with a deadline and, unless `key` is empty,
-  // "authorization: Bearer <key>".
-  static std::unique_ptr<grpc::ClientContext> Context(const std::string& key,
-                                                      absl::Duration deadline = absl::Seconds(30));
-  // A client context whose "authorization" metadata is exactly `value`.
-  static std::unique_ptr<grpc::ClientContext> RawAuthContext(const std::string& value);
-
-  // A long-lived channel to the current gateway (a new one after the gateway
-  // is replaced with ReplaceGateway).
-  static std::shared_ptr<grpc::Channel> Channel();
-  static void ReplaceGateway(testing::ServiceProcess* gateway);
-
-  // Creates a collection with the embedding service's default model (384 dims).
-  static void CreateCollection(const std::string& key, const std::string& name);
-
-  static inline std::string* conninfo_ = nullptr;
+                             std::optional<int> burst = std::nullopt) {
+    auto key = suite_->CreateApiKey(tenant, scopes, rate, burst);
+    EXPECT_TRUE(key.ok()) << key.status();
+    return key.value_or("");
+  }
+  // The embedding service's default model (384 dims).
+  static void CreateCollection(const std::string& key, const std::string& name) {
+    auto collection = suite_->CreateCollection(key, name);
+    ASSERT_TRUE(collection.ok()) << collection.status();
+    EXPECT_EQ(collection->model(), "hashing-384");
+    EXPECT_EQ(collection->dimension(), 384u);
+  }
+  static auto Context(const std::string& key, absl::Duration deadline = absl::Seconds(30)) {
+    return Suite::Context(key, deadline);
+  }
+  static auto RawAuthContext(const std::string& value) {
+    return Suite::RawAuthContext(value, absl::Seconds(30));
+  }
+  static std::shared_ptr<grpc::Channel> Channel() { return suite_->channel(); }
+  static inline Suite* suite_ = nullptr;
   static inline std::string* admin_key_ = nullptr;  // tenant "acme", every scope
-  static inline testing::ServiceProcess* embedding_ = nullptr;
-  static inline testing::ServiceProcess* shard0_ = nullptr;
-  static inline testing::ServiceProcess* shard1_ = nullptr;
-  static inline testing::ServiceProcess* worker_ = nullptr;
-  static inline testing::ServiceProcess* gateway_ = nullptr;
-
- private:
-  static inline std::shared_ptr<grpc::Channel>* channel_ = nullptr;
 };
-
 }  // namespace quarry::e2e
-
 #endif  // QUARRY_TESTS_E2E_E2E_SUITE_H_

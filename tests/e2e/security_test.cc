@@ -44,7 +44,7 @@ struct Rpc {
 class SecurityTest : public e2e::E2eSuite {
  protected:
   void SetUp() override {
-    ASSERT_NE(gateway_, nullptr);
+    ASSERT_NE(suite_, nullptr);
     collections_ = CollectionService::NewStub(Channel());
     documents_ = DocumentService::NewStub(Channel());
     search_ = SearchService::NewStub(Channel());

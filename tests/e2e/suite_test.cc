@@ -21,18 +21,16 @@
 #include "quarry/gateway/v1/stats_service.grpc.pb.h"
 #include "tests/e2e/e2e_suite.h"
 #include "tests/testing/debian_corpus.h"
-#include "tests/testing/service_process.h"
 
 namespace quarry {
 namespace {
 
 using namespace quarry::gateway::v1;  // NOLINT: a test of this API.
-using testing::ServiceProcess;
 
 class SuiteTest : public e2e::E2eSuite {};
 
 TEST_F(SuiteTest, IngestedDocumentsFindThemselvesAndFiltersAndMinScoreApply) {
-  ASSERT_NE(gateway_, nullptr);
+  ASSERT_NE(suite_, nullptr);
   testing::CorpusOptions corpus_options;
   corpus_options.limit = 1000;
   corpus_options.min_description_bytes = 40;
@@ -58,7 +56,7 @@ TEST_F(SuiteTest, IngestedDocumentsFindThemselvesAndFiltersAndMinScoreApply) {
     UpsertDocumentsResponse response;
     grpc::Status status = documents->UpsertDocuments(Context(*admin_key_, absl::Seconds(120)).get(),
                                                      request, &response);
-    ASSERT_TRUE(status.ok()) << status.error_message() << "\n" << worker_->Log();
+    ASSERT_TRUE(status.ok()) << status.error_message() << "\n" << suite_->worker(0).Log();
     EXPECT_EQ(response.inserted(), static_cast<uint32_t>(request.documents_size()));
   }
   // Wait for every batch (only the last one waited, and batches may index out of order).
@@ -177,7 +175,7 @@ TEST_F(SuiteTest, IngestedDocumentsFindThemselvesAndFiltersAndMinScoreApply) {
 }
 
 TEST_F(SuiteTest, TenantsScopesRateLimitsAndRevokedKeys) {
-  ASSERT_NE(gateway_, nullptr);
+  ASSERT_NE(suite_, nullptr);
   CreateCollection(*admin_key_, "private");
   const std::string other = MakeKey("globex", {"read", "write", "admin"});
   const std::string reader = MakeKey("acme", {"read"});
@@ -233,7 +231,7 @@ TEST_F(SuiteTest, TenantsScopesRateLimitsAndRevokedKeys) {
 }
 
 TEST_F(SuiteTest, JobsAreTenantScopedAndWatchStreamsToTheEnd) {
-  ASSERT_NE(gateway_, nullptr);
+  ASSERT_NE(suite_, nullptr);
   auto jobs = JobService::NewStub(Channel());
   SubmitJobRequest submit;
   submit.set_kind("refresh_stats");
@@ -274,7 +272,7 @@ TEST_F(SuiteTest, JobsAreTenantScopedAndWatchStreamsToTheEnd) {
 }
 
 TEST_F(SuiteTest, ReupsertingUnchangedTextDoesNotReembed) {
-  ASSERT_NE(gateway_, nullptr);
+  ASSERT_NE(suite_, nullptr);
   CreateCollection(*admin_key_, "again");
   UpsertDocumentsRequest request;
   request.set_collection("again");
@@ -297,14 +295,10 @@ TEST_F(SuiteTest, ReupsertingUnchangedTextDoesNotReembed) {
 
 // The global in-flight limit sheds load instead of queueing without bound.
 TEST_F(SuiteTest, CallsBeyondTheInFlightLimitAreShed) {
-  ASSERT_NE(gateway_, nullptr);
-  auto limited = Start("gateway-limited", "services/gateway/gateway",
-                       {"--database_url=" + *conninfo_, "--embedding_target=" + embedding_->address(),
-                        "--shard_targets=" + shard0_->address() + ";" + shard1_->address(),
-                        "--max_in_flight=1"});
-  ASSERT_NE(limited, nullptr);
-  std::unique_ptr<ServiceProcess> owned(limited);
-  auto jobs = JobService::NewStub(limited->NewChannel());
+  ASSERT_NE(suite_, nullptr);
+  auto limited = suite_->StartGateway("gateway-limited", {"--max_in_flight=1"});
+  ASSERT_TRUE(limited.ok()) << limited.status();
+  auto jobs = JobService::NewStub((*limited)->channel());
   // A job scheduled an hour ahead: watching it holds the one slot.
   SubmitJobRequest submit;
   submit.set_kind("refresh_stats");
@@ -337,7 +331,7 @@ TEST_F(SuiteTest, CallsBeyondTheInFlightLimitAreShed) {
 
 // Last: it stops and restarts a shard.
 TEST_F(SuiteTest, ZzAShardDownGivesFlaggedPartialResultsThenFullOnesAgain) {
-  ASSERT_NE(gateway_, nullptr);
+  ASSERT_NE(suite_, nullptr);
   CreateCollection(*admin_key_, "shards");
   UpsertDocumentsRequest upsert;
   upsert.set_collection("shards");
@@ -361,8 +355,9 @@ TEST_F(SuiteTest, ZzAShardDownGivesFlaggedPartialResultsThenFullOnesAgain) {
   EXPECT_EQ(full.hits_size(), 40);
   EXPECT_FALSE(full.partial());
 
-  shard1_->process().Signal(SIGKILL);
-  ASSERT_TRUE(shard1_->process().Wait(absl::Seconds(10)).ok());
+  testing::Subprocess& shard1 = suite_->replica(1, 0).service()->process();
+  shard1.Signal(SIGKILL);
+  ASSERT_TRUE(shard1.Wait(absl::Seconds(10)).ok());
   SearchResponse partial;
   ASSERT_TRUE(search->Search(Context(*admin_key_, absl::Seconds(5)).get(), request, &partial).ok());
   EXPECT_TRUE(partial.partial());
@@ -392,18 +387,10 @@ TEST_F(SuiteTest, ZzAShardDownGivesFlaggedPartialResultsThenFullOnesAgain) {
   EXPECT_EQ(search->Search(Context(*admin_key_, absl::Seconds(5)).get(), request, &all).error_code(),
             grpc::UNAVAILABLE);
 
-  // The replica comes back (on another port: restart the gateway's view by
-  // pointing a new gateway at it).
-  delete shard1_;
-  shard1_ = Start("shard1-again", "services/vector_search/vector_search",
-                  {"--database_url=" + *conninfo_, "--shard_index=1", "--shard_count=2"});
-  ASSERT_NE(shard1_, nullptr);
-  ReplaceGateway(nullptr);
-  ReplaceGateway(Start("gateway-again", "services/gateway/gateway",
-                       {"--database_url=" + *conninfo_,
-                        "--embedding_target=" + embedding_->address(),
-                        "--shard_targets=" + shard0_->address() + ";" + shard1_->address()}));
-  ASSERT_NE(gateway_, nullptr);
+  // The replica comes back on its port; a restarted gateway connects to it at
+  // once (the old one's channel to it may still be backing off).
+  ASSERT_TRUE(suite_->replica(1, 0).Restart().ok());
+  ASSERT_TRUE(suite_->gateway(0).Restart().ok());
   SearchResponse again;
   ASSERT_TRUE(SearchService::NewStub(Channel())->Search(Context(*admin_key_).get(), request, &again).ok());
   EXPECT_FALSE(again.partial());

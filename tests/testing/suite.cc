@@ -348,12 +348,12 @@ absl::Status Suite::StartAll() {
     if (!node.ok()) return node.status();
   }
   std::vector<int> gateway_ports;
+  gateway_flags_ = extra("gateway", {db, embedding_flag, shard_flag, "--key_cache_ttl=500ms"});
   for (int g = 0; g < options_.gateways; ++g) {
-    auto node = Add(gateways_, std::unique_ptr<Node>(new Node(
-                                   absl::StrCat("gateway", g), Node::Kind::kGateway,
-                                   "services/gateway/gateway",
-                                   extra("gateway", {db, embedding_flag, shard_flag,
-                                                     "--key_cache_ttl=500ms"}))));
+    auto node = Add(gateways_, std::unique_ptr<Node>(new Node(absl::StrCat("gateway", g),
+                                                              Node::Kind::kGateway,
+                                                              "services/gateway/gateway",
+                                                              gateway_flags_)));
     if (!node.ok()) return node.status();
     gateway_ports.push_back((*node)->port());
   }
@@ -428,6 +428,13 @@ std::unique_ptr<grpc::ClientContext> Suite::Context(const std::string& key,
   return context;
 }
 
+std::unique_ptr<grpc::ClientContext> Suite::RawAuthContext(const std::string& value,
+                                                           absl::Duration deadline) {
+  auto context = Context("", deadline);
+  context->AddMetadata("authorization", value);
+  return context;
+}
+
 absl::StatusOr<std::string> Suite::CreateApiKey(const std::string& tenant,
                                                 const std::vector<std::string>& scopes,
                                                 std::optional<double> rate_per_second,
@@ -435,7 +442,8 @@ absl::StatusOr<std::string> Suite::CreateApiKey(const std::string& tenant,
   return testing::CreateApiKey(*pool_, tenant, scopes, rate_per_second, burst);
 }
 
-absl::Status Suite::CreateCollection(const std::string& key, const std::string& name) {
+absl::StatusOr<v1::Collection> Suite::CreateCollection(const std::string& key,
+                                                      const std::string& name) {
   v1::CreateCollectionRequest request;
   request.mutable_collection()->set_name(name);
   v1::CreateCollectionResponse response;
@@ -445,7 +453,19 @@ absl::Status Suite::CreateCollection(const std::string& key, const std::string& 
     return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                         absl::StrCat("CreateCollection ", name, ": ", status.error_message()));
   }
-  return absl::OkStatus();
+  return response.collection();
+}
+
+absl::StatusOr<std::unique_ptr<Node>> Suite::StartGateway(const std::string& name,
+                                                          const std::vector<std::string>& flags) {
+  std::vector<std::string> all = gateway_flags_;
+  all.insert(all.end(), flags.begin(), flags.end());
+  auto node = std::unique_ptr<Node>(
+      new Node(name, Node::Kind::kGateway, "services/gateway/gateway", std::move(all)));
+  if (absl::Status s = node->Launch(options_.start_timeout); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat(name, ": ", s.message(), "\n", node->Log()));
+  }
+  return node;
 }
 
 absl::Status Suite::WaitIndexed(const std::string& key, const std::string& collection,

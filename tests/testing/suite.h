@@ -6,6 +6,7 @@
 // links //services/common/pg/testing:pg_test_main), the embedding service,
 // shards x replicas of vector-search (each with its own data dir and
 // snapshots), workers, gateways and optionally nginx in front of the gateways.
+// Every test picks its own topology; this is the only code that starts it.
 //
 // Every process keeps its gRPC port across Restart(): it first binds port 0,
 // and a restart passes --port=<the port it got>, so the gateways' shard
@@ -37,6 +38,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "quarry/gateway/v1/collection_service.pb.h"
 #include "services/common/pg/pool.h"
 #include "tests/testing/service_process.h"
 #include "tests/testing/subprocess.h"
@@ -145,8 +147,15 @@ class Suite {
                                            const std::vector<std::string>& scopes,
                                            std::optional<double> rate_per_second = std::nullopt,
                                            std::optional<int> burst = std::nullopt);
-  // CreateCollection through the public API (the default model).
-  absl::Status CreateCollection(const std::string& key, const std::string& name);
+  // CreateCollection through the public API (the default model); the
+  // collection as created.
+  absl::StatusOr<gateway::v1::Collection> CreateCollection(const std::string& key,
+                                                           const std::string& name);
+  // One more gateway on the suite's backends with the suite's gateway flags
+  // and then `flags` (later flags win), owned by the caller: not behind
+  // nginx, not in nodes().
+  absl::StatusOr<std::unique_ptr<Node>> StartGateway(const std::string& name,
+                                                     const std::vector<std::string>& flags);
   // Waits until the collection has nothing pending and every shard's
   // watermark has reached its latest sequence (StatsService), retrying
   // through errors until `timeout`.
@@ -155,9 +164,13 @@ class Suite {
   // Waits until no job is queued or running (any kind) or `timeout`.
   absl::Status WaitJobsSettled(absl::Duration timeout = absl::Seconds(60));
 
-  // A client context with `key` as bearer token and a deadline.
+  // A client context with a deadline and, unless `key` is empty, `key` as
+  // bearer token.
   static std::unique_ptr<grpc::ClientContext> Context(const std::string& key,
                                                       absl::Duration deadline = absl::Seconds(10));
+  // A client context whose "authorization" metadata is exactly `value`.
+  static std::unique_ptr<grpc::ClientContext> RawAuthContext(
+      const std::string& value, absl::Duration deadline = absl::Seconds(10));
 
  private:
   explicit Suite(const SuiteOptions& options) : options_(options) {}
@@ -168,6 +181,8 @@ class Suite {
   std::string conninfo_;
   std::unique_ptr<pg::Pool> pool_;
   std::string temp_dir_;
+  // Every gateway's flags (its backends, then extra_flags["gateway"]).
+  std::vector<std::string> gateway_flags_;
   std::unique_ptr<Node> embedding_;
   std::vector<std::vector<std::unique_ptr<Node>>> replicas_;
   std::vector<std::unique_ptr<Node>> workers_;
