@@ -9,23 +9,24 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "services/gateway/core/stores.h"
 
 namespace quarry::gateway {
 
 // One LISTEN connection per gateway for 'job_changed' notifications, fanned
 // out to every WatchJob stream waiting on that job: watchers do not each hold
 // a database connection, and they wake at once instead of polling.
-class JobWatchHub {
+class JobWatchHub final : public JobWatcher {
  public:
   explicit JobWatchHub(std::string conninfo);
-  ~JobWatchHub();
+  ~JobWatchHub() override;
 
   // The job's change counter now.
-  uint64_t Version(int64_t job_id);
+  uint64_t Version(int64_t job_id) override;
   // Waits until the job's counter moves past `seen`, or `timeout`. Callers
   // re-read the job either way: a notification can be lost while the
   // listener reconnects, so a timeout is a prompt to look too.
-  void Wait(int64_t job_id, uint64_t seen, absl::Duration timeout);
+  void Wait(int64_t job_id, uint64_t seen, absl::Duration timeout) override;
 
  private:
   void Loop();

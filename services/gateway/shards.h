@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "quarry/search/v1/shard_service.grpc.pb.h"
+#include "services/gateway/core/stores.h"
 #include "services/gateway/merge.h"
 #include "services/gateway/replica_set.h"
 
@@ -30,7 +31,7 @@ absl::Time ShardCallDeadline(absl::Time now, absl::Time call_deadline);
 // balanced over its healthy replicas by the channel itself; a read-your-writes
 // wait goes to every replica of every shard, each on its own channel, since
 // the search that follows may land on any of them.
-class ShardFanout {
+class ShardFanout final : public ShardClient {
  public:
   // One shard per target, in shard order (see ParseReplicaTargets for the
   // forms). `balanced_channel` makes a shard's search channel from its
@@ -49,13 +50,13 @@ class ShardFanout {
   // still has time to answer with the others; returns one answer per shard
   // (failures included, in the answer).
   std::vector<ShardAnswer> Search(const quarry::search::v1::SearchShardRequest& request,
-                                  absl::Time deadline);
+                                  absl::Time deadline) override;
 
   // As Search, for several queries: one SearchShardBatch call per shard.
   // Returns, per query in request order, one answer per shard; a shard whose
   // batch call failed gives every query the same failure.
   std::vector<std::vector<ShardAnswer>> SearchBatch(
-      const quarry::search::v1::SearchShardBatchRequest& request, absl::Time deadline);
+      const quarry::search::v1::SearchShardBatchRequest& request, absl::Time deadline) override;
 
   // Waits until the watermark of every replica of every shard reaches
   // `sequence` (read-your-writes: whichever replica answers the next search
@@ -63,11 +64,11 @@ class ShardFanout {
   // wait, so replicas that came up since are included. DEADLINE_EXCEEDED at
   // the deadline and UNAVAILABLE for any other failure, both naming the
   // shard and the replica's address.
-  absl::Status WaitForWatermark(int64_t sequence, absl::Time deadline);
+  absl::Status WaitForWatermark(int64_t sequence, absl::Time deadline) override;
 
   // The lowest watermark over the shards (one replica of each, through the
   // balanced channel), or an error if one did not answer.
-  absl::StatusOr<int64_t> MinWatermark(absl::Time deadline);
+  absl::StatusOr<int64_t> MinWatermark(absl::Time deadline) override;
 
  private:
   ShardFanout() = default;

@@ -1,0 +1,153 @@
+#ifndef QUARRY_SERVICES_GATEWAY_CORE_STORES_H_
+#define QUARRY_SERVICES_GATEWAY_CORE_STORES_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "quarry/gateway/v1/document_service.pb.h"
+#include "services/gateway/merge.h"
+#include "services/gateway/store.h"
+#include "services/jobqueue/job.h"
+#include "services/jobqueue/pg_job_store.h"
+
+namespace quarry::gateway {
+
+// What the gateway's domain logic (core/) needs from the outside world, as
+// interfaces: PostgreSQL implementations in pg/pg_stores.h, in-memory fakes
+// for unit tests in testing/fakes.h. Each method is one unit of work: where a
+// write must be atomic (a collection locked while documents and their job are
+// written) the whole write is one method, run in one transaction.
+//
+// The records are store.h's (store::CollectionRecord, ...), which the SQL
+// fills; a tenant's collection is always named by (tenant id, name), and a
+// collection of another tenant is NOT_FOUND, never revealed.
+
+// NOT_FOUND for the collection `name`, in the one wording every store uses.
+absl::Status CollectionNotFound(const std::string& name);
+
+struct DeletedCollection {
+  store::CollectionRecord collection;
+  int64_t purge_job_id = 0;
+};
+
+class CollectionStore {
+ public:
+  virtual ~CollectionStore() = default;
+  // ALREADY_EXISTS when the tenant has a live collection of that name.
+  virtual absl::StatusOr<store::CollectionRecord> Insert(
+      const store::CollectionRecord& collection) = 0;
+  // The tenant's live collection; CollectionNotFound otherwise.
+  virtual absl::StatusOr<store::CollectionRecord> Find(int64_t tenant_id,
+                                                       const std::string& name) = 0;
+  // Live collections by name, after `after_name`, at most `limit`.
+  virtual absl::StatusOr<std::vector<store::CollectionRecord>> List(
+      int64_t tenant_id, const std::string& after_name, int limit) = 0;
+  // Which of `ids` are live collections (any order).
+  virtual absl::StatusOr<std::vector<int64_t>> LiveIds(const std::vector<int64_t>& ids) = 0;
+  // In one transaction: the tenant's live collection, locked so that the
+  // writes in flight into it commit first and no new one starts; `purge`
+  // enqueued; the collection soft-deleted and its documents tombstoned.
+  virtual absl::StatusOr<DeletedCollection> Delete(int64_t tenant_id, const std::string& name,
+                                                   const jobqueue::JobSpec& purge) = 0;
+  virtual absl::StatusOr<store::CollectionStats> Stats(int64_t collection_id) = 0;
+};
+
+struct UpsertOutcome {
+  store::CollectionRecord collection;
+  jobqueue::Job job;
+  store::UpsertResult result;
+};
+
+class DocumentStore {
+ public:
+  virtual ~DocumentStore() = default;
+  // In one transaction: the tenant's live collection, locked against a
+  // delete until commit; `job_for` checks the write against it and returns
+  // the indexing job, enqueued first; then the documents (last: they take
+  // the seq lock). All commit or none; `job_for`'s error aborts the write.
+  using JobFor =
+      std::function<absl::StatusOr<jobqueue::JobSpec>(const store::CollectionRecord&)>;
+  virtual absl::StatusOr<UpsertOutcome> Upsert(
+      int64_t tenant_id, const std::string& collection,
+      const google::protobuf::RepeatedPtrField<quarry::gateway::v1::Document>& documents,
+      const JobFor& job_for) = 0;
+  // Live documents by id (any order).
+  virtual absl::StatusOr<std::vector<quarry::gateway::v1::Document>> Get(
+      int64_t collection_id, const std::vector<std::string>& ids) = 0;
+  // Tombstones the documents of the tenant's live collection (locked as for
+  // an upsert).
+  virtual absl::StatusOr<store::DeleteResult> Delete(int64_t tenant_id,
+                                                     const std::string& collection,
+                                                     const std::vector<std::string>& ids) = 0;
+  // The highest seq of the given live documents, 0 if none.
+  virtual absl::StatusOr<int64_t> MaxSequence(int64_t collection_id,
+                                              const std::vector<std::string>& ids) = 0;
+};
+
+class JobStore {
+ public:
+  virtual ~JobStore() = default;
+  // Enqueues `spec` (an idempotency key the tenant already used returns
+  // that job, created = false). With `collection`, the tenant's live
+  // collection of that name is locked in the same transaction and `bind`
+  // completes the spec from it (CollectionNotFound otherwise).
+  using Bind = std::function<void(const store::CollectionRecord&, jobqueue::JobSpec&)>;
+  virtual absl::StatusOr<jobqueue::pgjobs::EnqueueResult> Enqueue(
+      jobqueue::JobSpec spec, const std::optional<std::string>& collection,
+      const Bind& bind) = 0;
+  // NOT_FOUND for a job of another tenant.
+  virtual absl::StatusOr<jobqueue::Job> Get(int64_t tenant_id, int64_t id) = 0;
+  virtual absl::StatusOr<std::vector<jobqueue::Job>> List(
+      int64_t tenant_id, const jobqueue::pgjobs::ListFilter& filter) = 0;
+  virtual absl::StatusOr<jobqueue::Job> Cancel(int64_t tenant_id, int64_t id) = 0;
+  virtual absl::StatusOr<jobqueue::Job> Retry(int64_t tenant_id, int64_t id) = 0;
+  // The tenant's rows of the job_success_rates view.
+  virtual absl::StatusOr<std::vector<store::JobKindStatsRow>> KindStats(int64_t tenant_id) = 0;
+};
+
+class KeyStore {
+ public:
+  virtual ~KeyStore() = default;
+  virtual absl::StatusOr<store::KeyRecord> Insert(const store::KeyRecord& key,
+                                                  const std::string& key_hash) = 0;
+  virtual absl::StatusOr<std::vector<store::KeyRecord>> List(int64_t tenant_id) = 0;
+  // nullopt if the tenant has no such key.
+  virtual absl::StatusOr<std::optional<store::KeyRecord>> Revoke(int64_t tenant_id,
+                                                                 const std::string& id) = 0;
+};
+
+// Job state changes as they happen (JobWatchHub: LISTEN job_changed).
+class JobWatcher {
+ public:
+  virtual ~JobWatcher() = default;
+  // The job's change counter now.
+  virtual uint64_t Version(int64_t job_id) = 0;
+  // Until the counter moves past `seen`, or `timeout`; callers re-read the
+  // job either way.
+  virtual void Wait(int64_t job_id, uint64_t seen, absl::Duration timeout) = 0;
+};
+
+// The vector-search shards (ShardFanout; see shards.h for the semantics).
+class ShardClient {
+ public:
+  virtual ~ShardClient() = default;
+  // One answer per shard, failures included.
+  virtual std::vector<ShardAnswer> Search(
+      const quarry::search::v1::SearchShardRequest& request, absl::Time deadline) = 0;
+  // Per query, one answer per shard.
+  virtual std::vector<std::vector<ShardAnswer>> SearchBatch(
+      const quarry::search::v1::SearchShardBatchRequest& request, absl::Time deadline) = 0;
+  // Until every replica of every shard has applied `sequence`.
+  virtual absl::Status WaitForWatermark(int64_t sequence, absl::Time deadline) = 0;
+  virtual absl::StatusOr<int64_t> MinWatermark(absl::Time deadline) = 0;
+};
+
+}  // namespace quarry::gateway
+
+#endif  // QUARRY_SERVICES_GATEWAY_CORE_STORES_H_

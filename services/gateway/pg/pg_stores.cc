@@ -1,0 +1,190 @@
+#include "services/gateway/pg/pg_stores.h"
+
+#include <utility>
+
+namespace quarry::gateway {
+namespace {
+
+// The tenant's live collection inside a write's transaction, its row locked
+// until commit (see store::LockLiveCollection): a delete committed before
+// this returns makes it NOT_FOUND, and a delete after it waits for the write
+// and then tombstones what it wrote. So no write lands in a deleted
+// collection.
+absl::StatusOr<store::CollectionRecord> LockCollection(
+    pqxx::work& txn, int64_t tenant_id, const std::string& name,
+    store::CollectionLock lock = store::CollectionLock::kShare) {
+  std::optional<store::CollectionRecord> found =
+      store::LockLiveCollection(txn, tenant_id, name, lock);
+  if (!found.has_value()) return CollectionNotFound(name);
+  return *std::move(found);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- collections
+
+absl::StatusOr<store::CollectionRecord> PgCollectionStore::Insert(
+    const store::CollectionRecord& collection) {
+  return pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<store::CollectionRecord> {
+    return store::InsertCollection(txn, collection);
+  });
+}
+
+absl::StatusOr<store::CollectionRecord> PgCollectionStore::Find(int64_t tenant_id,
+                                                                const std::string& name) {
+  auto found = pool_.WithTransaction(
+      [&](pqxx::work& txn) -> absl::StatusOr<std::optional<store::CollectionRecord>> {
+        return store::GetCollection(txn, tenant_id, name);
+      });
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return CollectionNotFound(name);
+  return **found;
+}
+
+absl::StatusOr<std::vector<store::CollectionRecord>> PgCollectionStore::List(
+    int64_t tenant_id, const std::string& after_name, int limit) {
+  return pool_.WithTransaction(
+      [&](pqxx::work& txn) -> absl::StatusOr<std::vector<store::CollectionRecord>> {
+        return store::ListCollections(txn, tenant_id, after_name, limit);
+      });
+}
+
+absl::StatusOr<std::vector<int64_t>> PgCollectionStore::LiveIds(const std::vector<int64_t>& ids) {
+  return pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<std::vector<int64_t>> {
+    return store::LiveCollectionIds(txn, ids);
+  });
+}
+
+absl::StatusOr<DeletedCollection> PgCollectionStore::Delete(int64_t tenant_id,
+                                                            const std::string& name,
+                                                            const jobqueue::JobSpec& purge) {
+  return pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<DeletedCollection> {
+    // Waits for the writes in flight into it; they commit first and their
+    // documents are tombstoned below with the rest.
+    auto collection = LockCollection(txn, tenant_id, name, store::CollectionLock::kDelete);
+    if (!collection.ok()) return collection.status();
+    DeletedCollection deleted;
+    deleted.collection = *collection;
+    deleted.purge_job_id = jobqueue::pgjobs::Enqueue(txn, purge).job.id;
+    store::SoftDeleteCollection(txn, collection->id);  // Documents last (seq lock).
+    return deleted;
+  });
+}
+
+absl::StatusOr<store::CollectionStats> PgCollectionStore::Stats(int64_t collection_id) {
+  return pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<store::CollectionStats> {
+    return store::GetCollectionStats(txn, collection_id);
+  });
+}
+
+// ------------------------------------------------------------------ documents
+
+absl::StatusOr<UpsertOutcome> PgDocumentStore::Upsert(
+    int64_t tenant_id, const std::string& collection,
+    const google::protobuf::RepeatedPtrField<quarry::gateway::v1::Document>& documents,
+    const JobFor& job_for) {
+  return pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<UpsertOutcome> {
+    UpsertOutcome out;
+    auto locked = LockCollection(txn, tenant_id, collection);
+    if (!locked.ok()) return locked.status();
+    out.collection = *std::move(locked);
+    absl::StatusOr<jobqueue::JobSpec> spec = job_for(out.collection);
+    if (!spec.ok()) return spec.status();
+    // The job first, so the document-order lock is held only for the rows.
+    out.job = jobqueue::pgjobs::Enqueue(txn, *spec).job;
+    out.result = store::UpsertDocuments(txn, out.collection, documents);
+    return out;
+  });
+}
+
+absl::StatusOr<std::vector<quarry::gateway::v1::Document>> PgDocumentStore::Get(
+    int64_t collection_id, const std::vector<std::string>& ids) {
+  return pool_.WithTransaction(
+      [&](pqxx::work& txn) -> absl::StatusOr<std::vector<quarry::gateway::v1::Document>> {
+        return store::GetDocuments(txn, collection_id, ids);
+      });
+}
+
+absl::StatusOr<store::DeleteResult> PgDocumentStore::Delete(int64_t tenant_id,
+                                                            const std::string& collection,
+                                                            const std::vector<std::string>& ids) {
+  return pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<store::DeleteResult> {
+    auto locked = LockCollection(txn, tenant_id, collection);
+    if (!locked.ok()) return locked.status();
+    return store::DeleteDocuments(txn, locked->id, ids);
+  });
+}
+
+absl::StatusOr<int64_t> PgDocumentStore::MaxSequence(int64_t collection_id,
+                                                     const std::vector<std::string>& ids) {
+  return pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<int64_t> {
+    return store::MaxSequence(txn, collection_id, ids);
+  });
+}
+
+// ----------------------------------------------------------------------- jobs
+
+absl::StatusOr<jobqueue::pgjobs::EnqueueResult> PgJobStore::Enqueue(
+    jobqueue::JobSpec spec, const std::optional<std::string>& collection, const Bind& bind) {
+  // The job and the collection it names are checked in one transaction, as
+  // writes of documents are.
+  return pool_.WithTransaction(
+      [&](pqxx::work& txn) -> absl::StatusOr<jobqueue::pgjobs::EnqueueResult> {
+        jobqueue::JobSpec bound = spec;
+        if (collection.has_value()) {
+          auto locked = LockCollection(txn, spec.tenant_id.value_or(0), *collection);
+          if (!locked.ok()) return locked.status();
+          bind(*locked, bound);
+        }
+        return jobqueue::pgjobs::Enqueue(txn, bound);
+      });
+}
+
+absl::StatusOr<jobqueue::Job> PgJobStore::Get(int64_t tenant_id, int64_t id) {
+  return queue_.Get(tenant_id, id);
+}
+
+absl::StatusOr<std::vector<jobqueue::Job>> PgJobStore::List(
+    int64_t tenant_id, const jobqueue::pgjobs::ListFilter& filter) {
+  return queue_.List(tenant_id, filter);
+}
+
+absl::StatusOr<jobqueue::Job> PgJobStore::Cancel(int64_t tenant_id, int64_t id) {
+  return queue_.Cancel(tenant_id, id);
+}
+
+absl::StatusOr<jobqueue::Job> PgJobStore::Retry(int64_t tenant_id, int64_t id) {
+  return queue_.Retry(tenant_id, id);
+}
+
+absl::StatusOr<std::vector<store::JobKindStatsRow>> PgJobStore::KindStats(int64_t tenant_id) {
+  return pool_.WithTransaction(
+      [&](pqxx::work& txn) -> absl::StatusOr<std::vector<store::JobKindStatsRow>> {
+        return store::JobStats(txn, tenant_id);
+      });
+}
+
+// ----------------------------------------------------------------------- keys
+
+absl::StatusOr<store::KeyRecord> PgKeyStore::Insert(const store::KeyRecord& key,
+                                                    const std::string& key_hash) {
+  return pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<store::KeyRecord> {
+    return store::InsertKey(txn, key, key_hash);
+  });
+}
+
+absl::StatusOr<std::vector<store::KeyRecord>> PgKeyStore::List(int64_t tenant_id) {
+  return pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<std::vector<store::KeyRecord>> {
+    return store::ListKeys(txn, tenant_id);
+  });
+}
+
+absl::StatusOr<std::optional<store::KeyRecord>> PgKeyStore::Revoke(int64_t tenant_id,
+                                                                   const std::string& id) {
+  return pool_.WithTransaction(
+      [&](pqxx::work& txn) -> absl::StatusOr<std::optional<store::KeyRecord>> {
+        return store::RevokeKey(txn, tenant_id, id);
+      });
+}
+
+}  // namespace quarry::gateway
