@@ -1,0 +1,224 @@
+// The gateway's domain logic against in-memory stores and shards
+// (testing/fakes.h): what a handler does between admission and the reply.
+#include <string>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "services/gateway/core/catalog.h"
+#include "services/gateway/core/ingest.h"
+#include "services/gateway/core/jobs.h"
+#include "services/gateway/core/search.h"
+#include "services/gateway/limits.h"
+#include "services/gateway/testing/fakes.h"
+
+namespace quarry::gateway {
+namespace {
+
+namespace v1 = quarry::gateway::v1;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr int64_t kTenant = 7;
+
+class CoreTest : public ::testing::Test {
+ protected:
+  explicit CoreTest(std::vector<testing::FakeShards::Script> shards = {{}})
+      : shards_(std::move(shards)) {}
+
+  store::CollectionRecord MakeCollection(const std::string& name) {
+    store::CollectionRecord wanted;
+    wanted.name = name;
+    wanted.metric = "cosine";
+    auto created = catalog_.Create(kTenant, wanted);
+    EXPECT_TRUE(created.ok()) << created.status();
+    return *created;
+  }
+
+  absl::Time Soon() { return absl::Now() + absl::Seconds(10); }
+
+  testing::FakeCollectionStore collections_;
+  testing::FakeJobStore jobs_{collections_};
+  testing::FakeDocumentStore documents_{collections_, jobs_};
+  testing::FakeJobWatcher watcher_;
+  testing::FakeEmbedder embedder_{"hashing-4", 4};
+  testing::FakeShards shards_;
+  CollectionCache collection_cache_{absl::Seconds(1)};
+  LruCache<std::vector<float>, FloatVectorSizer> query_cache_{1 << 20};
+  Catalog catalog_{collections_, embedder_, shards_, collection_cache_, absl::Hours(1)};
+  Ingest ingest_{collections_, documents_, jobs_, watcher_, shards_};
+  Jobs job_service_{jobs_, watcher_};
+  Searcher searcher_{collections_, documents_, embedder_, shards_, collection_cache_,
+                     query_cache_};
+};
+
+// ------------------------------------------------------------------- search
+
+class SearchWithFailedShardTest : public CoreTest {
+ protected:
+  SearchWithFailedShardTest()
+      : CoreTest({{absl::OkStatus(), {{"a", 0.9f}, {"c", 0.5f}}},
+                  {absl::UnavailableError("connection refused"), {}},
+                  {absl::OkStatus(), {{"b", 0.7f}, {"d", 0.1f}}}}) {}
+};
+
+TEST_F(SearchWithFailedShardTest, MergesTheShardsThatAnsweredAndReportsTheFailedOne) {
+  MakeCollection("docs");
+  v1::SearchRequest request;
+  request.set_collection("docs");
+  request.set_text("hello");
+  request.set_top_k(3);
+  v1::SearchResponse response;
+  ASSERT_TRUE(searcher_.Search(kTenant, request, Soon(), &response).ok());
+
+  std::vector<std::string> ids;
+  for (const auto& hit : response.hits()) ids.push_back(hit.id());
+  EXPECT_THAT(ids, ElementsAre("a", "b", "c"));  // global top 3 by score
+  EXPECT_EQ(response.hits(1).shard(), 2u);
+  EXPECT_TRUE(response.partial());
+  ASSERT_EQ(response.shards_size(), 3);
+  EXPECT_EQ(response.shards(0).outcome(), v1::SHARD_OUTCOME_ANSWERED);
+  EXPECT_EQ(response.shards(1).outcome(), v1::SHARD_OUTCOME_FAILED);
+  EXPECT_EQ(response.shards(2).outcome(), v1::SHARD_OUTCOME_ANSWERED);
+
+  // Every shard got the embedded query, k = top_k; the text was embedded once
+  // and the second search takes its vector from the query cache.
+  ASSERT_EQ(shards_.requests().size(), 1u);
+  EXPECT_EQ(shards_.requests()[0].k(), 3u);
+  EXPECT_EQ(shards_.requests()[0].vector().values_size(), 4);
+  v1::SearchResponse again;
+  ASSERT_TRUE(searcher_.Search(kTenant, request, Soon(), &again).ok());
+  EXPECT_EQ(embedder_.calls(), 1);
+}
+
+TEST_F(SearchWithFailedShardTest, RequireAllShardsFailsNamingTheShard) {
+  MakeCollection("docs");
+  v1::SearchRequest request;
+  request.set_collection("docs");
+  request.set_text("hello");
+  request.set_require_all_shards(true);
+  v1::SearchResponse response;
+  absl::Status status = searcher_.Search(kTenant, request, Soon(), &response);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(status.message(), HasSubstr("shard 1 did not answer (require_all_shards)"));
+}
+
+TEST_F(SearchWithFailedShardTest, AnotherTenantsCollectionIsNotFound) {
+  MakeCollection("docs");
+  v1::SearchRequest request;
+  request.set_collection("docs");
+  request.set_text("hello");
+  v1::SearchResponse response;
+  absl::Status status = searcher_.Search(kTenant + 1, request, Soon(), &response);
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(status.message(), "collection \"docs\" not found");
+}
+
+// ------------------------------------------------------------------- ingest
+
+v1::UpsertDocumentsRequest Upsert(const std::vector<std::pair<std::string, std::string>>& docs) {
+  v1::UpsertDocumentsRequest request;
+  request.set_collection("docs");
+  for (const auto& [id, text] : docs) {
+    auto* doc = request.add_documents();
+    doc->set_id(id);
+    doc->set_text(text);
+  }
+  return request;
+}
+
+TEST_F(CoreTest, UpsertOfUnchangedDocumentsLeavesThemAlone) {
+  const store::CollectionRecord collection = MakeCollection("docs");
+  auto first = ingest_.Upsert(kTenant, Upsert({{"a", "alpha"}, {"b", "beta"}}), Soon());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->result.inserted, 2);
+  EXPECT_GT(first->sequence, 0);
+
+  auto same = ingest_.Upsert(kTenant, Upsert({{"a", "alpha"}, {"b", "beta"}}), Soon());
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(same->result.inserted, 0);
+  EXPECT_EQ(same->result.updated, 0);
+  EXPECT_EQ(same->result.unchanged, 2);
+  EXPECT_EQ(same->sequence, 0);  // nothing written, no new seq
+
+  auto changed = ingest_.Upsert(kTenant, Upsert({{"a", "alpha"}, {"b", "beta 2"}}), Soon());
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_EQ(changed->result.updated, 1);
+  EXPECT_EQ(changed->result.unchanged, 1);
+  EXPECT_GT(changed->sequence, first->sequence);
+
+  // Each write enqueued its indexing job naming the collection by id and
+  // the ids written.
+  std::vector<jobqueue::Job> jobs = jobs_.All();
+  ASSERT_EQ(jobs.size(), 3u);
+  for (const auto& job : jobs) {
+    EXPECT_EQ(job.kind, "index_documents");
+    EXPECT_EQ(nlohmann::json::parse(job.payload_json),
+              (nlohmann::json{{"collection_id", collection.id}, {"ids", {"a", "b"}}}));
+  }
+}
+
+TEST_F(CoreTest, UpsertWithVectorsOfTheWrongDimensionWritesNothing) {
+  MakeCollection("docs");
+  v1::UpsertDocumentsRequest request = Upsert({{"a", "alpha"}});
+  request.mutable_documents(0)->mutable_vector()->add_values(1.0f);  // dimension is 4
+  auto written = ingest_.Upsert(kTenant, request, Soon());
+  EXPECT_EQ(written.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(jobs_.All().empty());
+}
+
+TEST_F(CoreTest, WaitForIndexedReportsADeadJob) {
+  MakeCollection("docs");
+  auto written = ingest_.Upsert(kTenant, Upsert({{"a", "alpha"}}), Soon());
+  ASSERT_TRUE(written.ok());
+  jobs_.SetState(written->job.id, jobqueue::JobState::kDead);
+  absl::Status waited = ingest_.WaitForJob(kTenant, written->job.id, Soon());
+  EXPECT_EQ(waited.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(waited.message(), HasSubstr("the write is durable but its indexing job"));
+}
+
+// --------------------------------------------------------------------- jobs
+
+TEST_F(CoreTest, SubmitWithAnIdempotencyKeyReturnsTheFirstJob) {
+  const store::CollectionRecord collection = MakeCollection("docs");
+  Jobs::Submission submission;
+  submission.kind = "reindex_collection";
+  submission.payload_json = R"({"collection": "docs"})";
+  submission.idempotency_key = "nightly-2026-12-06";
+  auto first = job_service_.Submit(kTenant, submission);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(first->created);
+  // The client's name became the tenant's collection id.
+  EXPECT_EQ(nlohmann::json::parse(first->job.payload_json),
+            (nlohmann::json{{"collection_id", collection.id}}));
+  EXPECT_EQ(first->job.max_attempts, kDefaultMaxAttempts);
+
+  auto again = job_service_.Submit(kTenant, submission);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->job.id, first->job.id);
+  EXPECT_EQ(jobs_.All().size(), 1u);
+
+  // The same key of another tenant is another job (and its collection).
+  Jobs::Submission other = submission;
+  other.kind = "refresh_stats";
+  other.payload_json = "";
+  auto theirs = job_service_.Submit(kTenant + 1, other);
+  ASSERT_TRUE(theirs.ok()) << theirs.status();
+  EXPECT_TRUE(theirs->created);
+}
+
+TEST_F(CoreTest, SubmitNamingAMissingCollectionIsNotFound) {
+  Jobs::Submission submission;
+  submission.kind = "index_documents";
+  submission.payload_json = R"({"collection": "nope"})";
+  auto submitted = job_service_.Submit(kTenant, submission);
+  EXPECT_EQ(submitted.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(submitted.status().message(), "collection \"nope\" not found");
+  EXPECT_TRUE(jobs_.All().empty());
+}
+
+}  // namespace
+}  // namespace quarry::gateway

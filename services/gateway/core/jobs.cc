@@ -1,0 +1,123 @@
+#include "services/gateway/core/jobs.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+#include "services/gateway/limits.h"
+#include "services/gateway/validation.h"
+
+namespace quarry::gateway {
+
+absl::StatusOr<jobqueue::pgjobs::EnqueueResult> Jobs::Submit(int64_t tenant_id,
+                                                             const Submission& submission) {
+  nlohmann::json payload = nlohmann::json::parse(
+      submission.payload_json.empty() ? "{}" : submission.payload_json, nullptr, false);
+  // Collections are named by clients; jobs carry the tenant's collection id,
+  // so a job can never reach another tenant's collection.
+  std::optional<std::string> collection_name;
+  if (submission.kind == "index_documents" || submission.kind == "reindex_collection") {
+    if (!payload.contains("collection") || !payload["collection"].is_string()) {
+      return absl::InvalidArgumentError(
+          "payload_json.collection: a collection name is required for this kind");
+    }
+    collection_name = payload["collection"].get<std::string>();
+    payload.erase("collection");
+  } else if (payload.contains("collection_id")) {
+    return absl::InvalidArgumentError(
+        "payload_json.collection_id: name the collection with \"collection\" instead");
+  }
+  jobqueue::JobSpec spec;
+  spec.tenant_id = tenant_id;
+  spec.kind = submission.kind;
+  spec.priority = submission.priority;
+  if (submission.run_at.has_value()) spec.run_at = *submission.run_at;
+  spec.max_attempts = submission.max_attempts == 0 ? kDefaultMaxAttempts : submission.max_attempts;
+  spec.idempotency_key = submission.idempotency_key;
+  spec.payload_json = payload.dump();
+  return jobs_.Enqueue(spec, collection_name,
+                       [&payload](const store::CollectionRecord& collection,
+                                  jobqueue::JobSpec& bound) {
+                         nlohmann::json with_id = payload;
+                         with_id["collection_id"] = collection.id;
+                         bound.payload_json = with_id.dump();
+                       });
+}
+
+absl::StatusOr<int64_t> Jobs::ParseId(const std::string& id) {
+  if (absl::Status s = ValidateJobId("id", id); !s.ok()) return s;
+  int64_t value;
+  if (!absl::SimpleAtoi(id, &value)) return absl::InvalidArgumentError("id: out of range");
+  return value;
+}
+
+absl::StatusOr<jobqueue::Job> Jobs::Get(int64_t tenant_id, int64_t id) {
+  return jobs_.Get(tenant_id, id);
+}
+
+absl::StatusOr<Jobs::Page> Jobs::List(int64_t tenant_id, std::vector<jobqueue::JobState> states,
+                                      const std::string& kind, int64_t before_id, int size) {
+  jobqueue::pgjobs::ListFilter filter;
+  filter.states = std::move(states);
+  filter.kind = kind;
+  filter.before_id = before_id;
+  // One more than a page tells whether there is a next one.
+  filter.limit = size + 1;
+  auto jobs = jobs_.List(tenant_id, filter);
+  if (!jobs.ok()) return jobs.status();
+  Page page;
+  if (static_cast<int>(jobs->size()) > size) {
+    jobs->resize(size);
+    page.next_before = jobs->back().id;
+  }
+  page.jobs = *std::move(jobs);
+  return page;
+}
+
+absl::StatusOr<jobqueue::Job> Jobs::Cancel(int64_t tenant_id, int64_t id) {
+  auto before = jobs_.Get(tenant_id, id);
+  if (!before.ok()) return before.status();
+  if (jobqueue::IsTerminal(before->state)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "job ", id, " already ended (", jobqueue::JobStateName(before->state), ")"));
+  }
+  return jobs_.Cancel(tenant_id, id);
+}
+
+absl::StatusOr<jobqueue::Job> Jobs::Retry(int64_t tenant_id, int64_t id) {
+  auto before = jobs_.Get(tenant_id, id);
+  if (!before.ok()) return before.status();
+  if (before->state != jobqueue::JobState::kDead) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("only dead jobs can be re-driven; job ", id, " is ",
+                     jobqueue::JobStateName(before->state)));
+  }
+  return jobs_.Retry(tenant_id, id);
+}
+
+absl::Status Jobs::Watch(int64_t tenant_id, int64_t id,
+                         const std::function<bool(const jobqueue::Job&)>& send,
+                         const std::function<bool()>& cancelled) {
+  std::string last_sent;
+  while (!cancelled()) {
+    const uint64_t version = watcher_.Version(id);
+    auto job = jobs_.Get(tenant_id, id);
+    if (!job.ok()) return job.status();
+    // Send only changes: state, progress, message, cancellation.
+    const std::string fingerprint =
+        absl::StrCat(static_cast<int>(job->state), "/", job->progress, "/",
+                     job->progress_message, "/", job->cancel_requested, "/", job->attempts);
+    if (fingerprint != last_sent) {
+      if (!send(*job)) return absl::CancelledError("");
+      last_sent = fingerprint;
+    }
+    if (jobqueue::IsTerminal(job->state)) return absl::OkStatus();
+    watcher_.Wait(id, version, absl::Seconds(1));
+  }
+  return absl::CancelledError("watch cancelled by the client");
+}
+
+absl::StatusOr<std::vector<store::JobKindStatsRow>> Jobs::KindStats(int64_t tenant_id) {
+  return jobs_.KindStats(tenant_id);
+}
+
+}  // namespace quarry::gateway

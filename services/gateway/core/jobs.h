@@ -1,0 +1,73 @@
+#ifndef QUARRY_SERVICES_GATEWAY_CORE_JOBS_H_
+#define QUARRY_SERVICES_GATEWAY_CORE_JOBS_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "services/gateway/core/stores.h"
+
+namespace quarry::gateway {
+
+// The job kinds clients may submit and list (the worker's handlers).
+inline constexpr absl::string_view kJobKinds[] = {"index_documents", "reindex_collection",
+                                                  "refresh_stats", "purge_deleted"};
+
+// A tenant's jobs: submit (collections named by the client become ids of
+// the tenant's own collections), read, cancel, re-drive and watch.
+class Jobs {
+ public:
+  Jobs(JobStore& jobs, JobWatcher& watcher) : jobs_(jobs), watcher_(watcher) {}
+
+  struct Submission {
+    std::string kind;  // one of kJobKinds (validated by the caller)
+    std::string payload_json;  // valid JSON object or empty
+    int priority = 0;
+    std::optional<absl::Time> run_at;
+    int max_attempts = 0;  // 0: the default
+    std::string idempotency_key;
+  };
+  // `created` false: the tenant already used the idempotency key; the job
+  // returned is that one.
+  absl::StatusOr<jobqueue::pgjobs::EnqueueResult> Submit(int64_t tenant_id,
+                                                         const Submission& submission);
+
+  // The id of a job as clients write it; INVALID_ARGUMENT naming `id`.
+  static absl::StatusOr<int64_t> ParseId(const std::string& id);
+
+  absl::StatusOr<jobqueue::Job> Get(int64_t tenant_id, int64_t id);
+
+  struct Page {
+    std::vector<jobqueue::Job> jobs;
+    std::optional<int64_t> next_before;  // the last id, when there are more
+  };
+  // `before_id` 0: from the newest.
+  absl::StatusOr<Page> List(int64_t tenant_id, std::vector<jobqueue::JobState> states,
+                            const std::string& kind, int64_t before_id, int size);
+
+  // FAILED_PRECONDITION for a job that already ended.
+  absl::StatusOr<jobqueue::Job> Cancel(int64_t tenant_id, int64_t id);
+  // FAILED_PRECONDITION for a job that is not dead.
+  absl::StatusOr<jobqueue::Job> Retry(int64_t tenant_id, int64_t id);
+
+  // Sends the job, then each change of its state, progress, message,
+  // cancellation or attempts, until it ends (OK), `send` returns false
+  // (CANCELLED) or `cancelled` says so.
+  absl::Status Watch(int64_t tenant_id, int64_t id,
+                     const std::function<bool(const jobqueue::Job&)>& send,
+                     const std::function<bool()>& cancelled);
+
+  absl::StatusOr<std::vector<store::JobKindStatsRow>> KindStats(int64_t tenant_id);
+
+ private:
+  JobStore& jobs_;
+  JobWatcher& watcher_;
+};
+
+}  // namespace quarry::gateway
+
+#endif  // QUARRY_SERVICES_GATEWAY_CORE_JOBS_H_
