@@ -7,11 +7,22 @@
 #include "services/common/server/env_flags.h"
 #include "services/common/server/runtime.h"
 #include "services/common/server/server_flags.h"
+#include "services/gateway/api/admin_service.h"
+#include "services/gateway/api/admission.h"
+#include "services/gateway/api/collection_service.h"
+#include "services/gateway/api/document_service.h"
+#include "services/gateway/api/job_service.h"
+#include "services/gateway/api/search_service.h"
+#include "services/gateway/api/stats_service.h"
 #include "services/gateway/auth.h"
-#include "services/gateway/gateway_service.h"
+#include "services/gateway/core/catalog.h"
+#include "services/gateway/core/ingest.h"
+#include "services/gateway/core/jobs.h"
+#include "services/gateway/core/search.h"
 #include "services/gateway/job_watch_hub.h"
 #include "services/gateway/limits.h"
 #include "services/gateway/parse_errors.h"
+#include "services/gateway/pg/pg_stores.h"
 #include "services/gateway/shards.h"
 #include "services/jobqueue/pg_job_queue.h"
 
@@ -93,17 +104,29 @@ int main(int argc, char** argv) {
   quarry::LruCache<std::vector<float>, quarry::FloatVectorSizer> query_cache(
       static_cast<size_t>(absl::GetFlag(FLAGS_query_cache_bytes)));
 
-  quarry::gateway::CollectionCache collection_cache(absl::Seconds(1));
-  quarry::gateway::GatewayCore core{pool.get(),   &jobs,        &embedder,
-                                    shards->get(), &gate,        &watch_hub,
-                                    &query_cache,  &collection_cache,
-                                    &(*runtime)->metrics(), {}};
-  quarry::gateway::CollectionServiceImpl collections(core);
-  quarry::gateway::DocumentServiceImpl documents(core);
-  quarry::gateway::SearchServiceImpl search(core);
-  quarry::gateway::JobServiceImpl job_service(core);
-  quarry::gateway::StatsServiceImpl stats(core);
-  quarry::gateway::AdminServiceImpl admin(core);
+  // The wiring of the public API, outside in: api/ adapters (admission, proto
+  // conversion) -> core/ domain logic -> stores (pg/) and clients.
+  namespace gw = quarry::gateway;
+  gw::PgCollectionStore collection_store(*pool);
+  gw::PgDocumentStore document_store(*pool);
+  gw::PgJobStore job_store(*pool, jobs);
+  gw::PgKeyStore key_store(*pool);
+  gw::CollectionCache collection_cache(absl::Seconds(1));
+  // A deleted collection's documents are purged this long after the delete,
+  // once every replica has certainly dropped them.
+  gw::Catalog catalog(collection_store, embedder, **shards, collection_cache, absl::Hours(1));
+  gw::Ingest ingest(collection_store, document_store, job_store, watch_hub, **shards);
+  gw::Jobs job_logic(job_store, watch_hub);
+  gw::Searcher searcher(collection_store, document_store, embedder, **shards, collection_cache,
+                        query_cache);
+  // Deadline of calls whose client sends none.
+  gw::Admitter admit(gate, absl::Seconds(30));
+  gw::CollectionServiceImpl collections(admit, catalog);
+  gw::DocumentServiceImpl documents(admit, ingest);
+  gw::SearchServiceImpl search(admit, searcher);
+  gw::JobServiceImpl job_service(admit, job_logic);
+  gw::StatsServiceImpl stats(admit, catalog, job_logic);
+  gw::AdminServiceImpl admin(admit, key_store);
   quarry::server::Server::InterceptorFactories first;
   first.push_back(quarry::gateway::NewParseErrorInterceptorFactory());
   auto server = (*runtime)->StartServer(

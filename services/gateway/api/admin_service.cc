@@ -1,0 +1,62 @@
+#include "services/gateway/api/admin_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "services/gateway/api/convert.h"
+#include "services/gateway/api_key.h"
+#include "services/gateway/validation.h"
+
+namespace quarry::gateway {
+
+grpc::Status AdminServiceImpl::CreateApiKey(grpc::ServerContext* context,
+                                            const v1::CreateApiKeyRequest* request,
+                                            v1::CreateApiKeyResponse* response) {
+  return admit_.Run(*context, Scope::kAdmin, [&](const Principal& caller) -> absl::Status {
+    if (absl::Status s = ValidateCreateApiKey(*request); !s.ok()) return s;
+    const NewApiKey secret = GenerateApiKey();
+    store::KeyRecord key;
+    key.id = secret.id;
+    key.tenant_id = caller.tenant_id;
+    key.name = request->key().name();
+    for (int scope : request->key().scopes()) key.scopes.push_back(ScopeName(scope));
+    if (key.scopes.empty()) key.scopes.push_back("read");
+    if (request->key().rate_limit_per_second() > 0) {
+      key.rate_limit_per_second = request->key().rate_limit_per_second();
+    }
+    if (request->key().burst() > 0) key.burst = request->key().burst();
+    auto stored = keys_.Insert(key, secret.hash);
+    if (!stored.ok()) return stored.status();
+    ToProto(*stored, admit_.gate().LimitInForce(*stored), response->mutable_key());
+    response->set_secret(secret.secret);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AdminServiceImpl::ListApiKeys(grpc::ServerContext* context,
+                                           const v1::ListApiKeysRequest* request,
+                                           v1::ListApiKeysResponse* response) {
+  return admit_.Run(*context, Scope::kAdmin, [&](const Principal& caller) -> absl::Status {
+    auto keys = keys_.List(caller.tenant_id);
+    if (!keys.ok()) return keys.status();
+    for (const auto& key : *keys) {
+      ToProto(key, admit_.gate().LimitInForce(key), response->add_keys());
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AdminServiceImpl::RevokeApiKey(grpc::ServerContext* context,
+                                            const v1::RevokeApiKeyRequest* request,
+                                            v1::RevokeApiKeyResponse* response) {
+  return admit_.Run(*context, Scope::kAdmin, [&](const Principal& caller) -> absl::Status {
+    if (absl::Status s = ValidateApiKeyId("id", request->id()); !s.ok()) return s;
+    auto key = keys_.Revoke(caller.tenant_id, request->id());
+    if (!key.ok()) return key.status();
+    if (!key->has_value()) {
+      return absl::NotFoundError(absl::StrCat("API key ", request->id(), " not found"));
+    }
+    ToProto(**key, admit_.gate().LimitInForce(**key), response->mutable_key());
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace quarry::gateway

@@ -1,0 +1,47 @@
+#ifndef QUARRY_SERVICES_GATEWAY_API_CONVERT_H_
+#define QUARRY_SERVICES_GATEWAY_API_CONVERT_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "quarry/common/v1/vector.pb.h"
+#include "quarry/gateway/v1/admin_service.pb.h"
+#include "quarry/gateway/v1/collection_service.pb.h"
+#include "quarry/gateway/v1/job_service.pb.h"
+#include "services/gateway/auth.h"
+#include "services/gateway/store.h"
+#include "services/jobqueue/job.h"
+
+namespace quarry::gateway {
+
+// The one place where the public API's messages and enums meet the domain's
+// records: metric, scope and job state mappings and the record -> message
+// conversions of the api/ adapters.
+
+void SetTime(absl::Time time, google::protobuf::Timestamp* out);
+absl::Time FromProto(const google::protobuf::Timestamp& time);
+
+// Metrics are stored by name: "cosine" (also for UNSPECIFIED), "dot", "l2".
+std::string MetricName(quarry::common::v1::Metric metric);
+quarry::common::v1::Metric MetricFromName(const std::string& name);
+
+// Scopes are stored by name: "read" (also for UNSPECIFIED), "write", "admin".
+std::string ScopeName(int scope);
+quarry::gateway::v1::Scope ScopeFromName(const std::string& name);
+
+quarry::gateway::v1::JobState JobStateToProto(jobqueue::JobState state);
+// nullopt for UNSPECIFIED and unknown values.
+std::optional<jobqueue::JobState> JobStateFromProto(int state);
+
+void ToProto(const store::CollectionRecord& record, quarry::gateway::v1::Collection* out);
+void ToProto(const jobqueue::Job& job, quarry::gateway::v1::Job* out);
+// `limit`: the one in force (Gatekeeper::LimitInForce), not what is stored,
+// which is nothing for a key on the defaults.
+void ToProto(const store::KeyRecord& key, const RateLimit& limit,
+             quarry::gateway::v1::ApiKey* out);
+
+}  // namespace quarry::gateway
+
+#endif  // QUARRY_SERVICES_GATEWAY_API_CONVERT_H_
