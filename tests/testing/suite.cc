@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "absl/random/random.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -91,55 +92,49 @@ std::string NginxBinary() {
   return "";
 }
 
-// deploy/local/nginx.conf.template's gRPC balancing, as one process (no
-// master: it dies with the test) with every path in `dir`.
-std::string NginxConf(const std::string& dir, int port, const std::vector<int>& gateway_ports) {
-  std::string servers;
-  for (int p : gateway_ports) {
-    absl::StrAppend(&servers, "    server 127.0.0.1:", p, " max_fails=1 fail_timeout=2s;\n");
+// The nginx configuration scripts/quarry writes, from the same template and
+// filled in the same way: @STATE@ is `state` (with the nginx/ and logs/
+// directories scripts/quarry keeps there), @NGINX_PORT@ the port to listen
+// on, and the line naming @GATEWAY@ is repeated for each gateway. No user
+// line: the test runs nginx as itself.
+absl::StatusOr<std::string> NginxConf(const std::string& state, int port,
+                                      const std::vector<std::string>& gateways) {
+  const std::string path = RunfilePath("deploy/local/nginx.conf.template");
+  std::ifstream in(path);
+  if (!in) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read ", path, " (a data dependency of //tests/testing:suite)"));
   }
-  return absl::StrReplaceAll(R"(daemon off;
-master_process off;
-worker_processes 1;
-pid @DIR@/nginx.pid;
-error_log @DIR@/error.log warn;
-events { worker_connections 1024; }
-http {
-  client_body_temp_path @DIR@/tmp/client_body;
-  proxy_temp_path @DIR@/tmp/proxy;
-  fastcgi_temp_path @DIR@/tmp/fastcgi;
-  uwsgi_temp_path @DIR@/tmp/uwsgi;
-  scgi_temp_path @DIR@/tmp/scgi;
-  map $sent_trailer_grpc_status $grpc_status {
-    "" $sent_http_grpc_status;
-    default $sent_trailer_grpc_status;
-  }
-  log_format grpc '$time_iso8601 "$request" $status grpc_status=$grpc_status '
-                  'upstream=$upstream_addr rt=$request_time';
-  access_log @DIR@/access.log grpc;
-  keepalive_requests 1000000;
-  keepalive_timeout 600s;
-  http2_max_concurrent_streams 256;
-  client_max_body_size 64m;
-  upstream gateways {
-@SERVERS@    keepalive 32;
-    keepalive_requests 1000000;
-    keepalive_timeout 600s;
-  }
-  server {
-    listen 127.0.0.1:@PORT@ http2;
-    location / {
-      grpc_pass grpc://gateways;
-      grpc_connect_timeout 2s;
-      grpc_read_timeout 300s;
-      grpc_send_timeout 300s;
-      grpc_next_upstream error timeout;
-      grpc_next_upstream_tries 2;
+  std::string conf;
+  bool upstreams = false;
+  for (std::string line; std::getline(in, line);) {
+    // A placeholder the template gained and this code does not fill.
+    const size_t first = line.find_first_not_of(' ');
+    if (first == std::string::npos || line[first] != '#') {
+      for (size_t at = line.find('@'); at != std::string::npos; at = line.find('@', at + 1)) {
+        const size_t end = line.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_", at + 1);
+        if (end == std::string::npos || end == at + 1 || line[end] != '@') continue;
+        const std::string name = line.substr(at, end - at + 1);
+        if (name != "@USER_LINE@" && name != "@NGINX_PORT@" && name != "@STATE@" &&
+            name != "@GATEWAY@") {
+          return absl::InternalError(absl::StrCat(path, ": unknown placeholder ", name));
+        }
+        at = end;
+      }
+    }
+    if (absl::StrContains(line, "@GATEWAY@")) {
+      upstreams = true;
+      for (const std::string& gateway : gateways) {
+        absl::StrAppend(&conf, absl::StrReplaceAll(line, {{"@GATEWAY@", gateway}}), "\n");
+      }
+    } else {
+      absl::StrAppend(&conf, line, "\n");
     }
   }
-}
-)",
-                             {{"@DIR@", dir}, {"@PORT@", absl::StrCat(port)}, {"@SERVERS@", servers}});
+  if (!upstreams) return absl::InternalError(absl::StrCat(path, " names no @GATEWAY@"));
+  conf = absl::StrReplaceAll(
+      conf, {{"@USER_LINE@", ""}, {"@NGINX_PORT@", absl::StrCat(port)}, {"@STATE@", state}});
+  return conf;
 }
 
 }  // namespace
@@ -179,13 +174,17 @@ absl::Status Node::Kill(int signal, absl::Duration wait) {
 
 absl::Status Node::Launch(absl::Duration timeout) {
   if (kind_ == Kind::kNginx) {
-    const std::string dir = flags_[0];
-    const std::string log = absl::StrCat(dir, "/stderr-", restarts_, ".log");
-    auto process = Subprocess::Start(
-        {binary_, "-p", dir + "/", "-c", dir + "/nginx.conf", "-e", dir + "/error.log"}, log);
+    // As scripts/quarry runs it, but in the foreground and as one process
+    // (no master), so it dies with the test.
+    const std::string state = flags_[0];
+    const std::string log = absl::StrCat(state, "/logs/nginx-stderr-", restarts_, ".log");
+    auto process = Subprocess::Start({binary_, "-p", state + "/nginx/", "-c", state + "/nginx.conf",
+                                      "-e", state + "/logs/nginx-error.log", "-g",
+                                      "daemon off; master_process off;"},
+                                     log);
     if (!process.ok()) return process.status();
     nginx_ = std::move(*process);
-    log_paths_.push_back(dir + "/error.log");
+    log_paths_.push_back(state + "/logs/nginx-error.log");
     log_paths_.push_back(log);
     const absl::Time end = absl::Now() + timeout;
     while (absl::Now() < end) {
@@ -347,7 +346,6 @@ absl::Status Suite::StartAll() {
                                                                     options_.worker_lease)}))));
     if (!node.ok()) return node.status();
   }
-  std::vector<int> gateway_ports;
   gateway_flags_ = extra("gateway", {db, embedding_flag, shard_flag, "--key_cache_ttl=500ms"});
   for (int g = 0; g < options_.gateways; ++g) {
     auto node = Add(gateways_, std::unique_ptr<Node>(new Node(absl::StrCat("gateway", g),
@@ -355,33 +353,40 @@ absl::Status Suite::StartAll() {
                                                               "services/gateway/gateway",
                                                               gateway_flags_)));
     if (!node.ok()) return node.status();
-    gateway_ports.push_back((*node)->port());
   }
+  if (options_.nginx) return StartNginx();
+  return absl::OkStatus();
+}
 
-  if (options_.nginx) {
-    const std::string binary = NginxBinary();
-    if (binary.empty()) {
-      return absl::FailedPreconditionError("nginx is not installed (scripts/setup.sh installs it)");
-    }
-    const std::string dir = temp_dir_ + "/nginx";
-    std::filesystem::create_directories(dir + "/tmp");
-    absl::Status last;
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      auto port = FreePort();
-      if (!port.ok()) return port.status();
-      std::ofstream(dir + "/nginx.conf") << NginxConf(dir, *port, gateway_ports);
-      nginx_ = std::unique_ptr<Node>(new Node("nginx", Node::Kind::kNginx, binary, {dir}));
-      nginx_->port_ = *port;
-      last = nginx_->Launch(absl::Seconds(10));
-      if (last.ok()) break;
-    }
-    if (!last.ok()) return last;
-    // Through nginx to a SERVING gateway.
-    const absl::Time end = absl::Now() + options_.start_timeout;
-    while (!HealthServing(nginx_->channel())) {
-      if (absl::Now() > end) return absl::DeadlineExceededError("nginx reaches no gateway");
-      absl::SleepFor(absl::Milliseconds(100));
-    }
+absl::Status Suite::StartNginx() {
+  const std::string binary = NginxBinary();
+  if (binary.empty()) {
+    return absl::FailedPreconditionError("nginx is not installed (scripts/setup.sh installs it)");
+  }
+  std::vector<std::string> gateways;
+  for (auto& gateway : gateways_) gateways.push_back(gateway->address());
+  // scripts/quarry's layout of its state directory.
+  const std::string state = temp_dir_ + "/nginx-state";
+  std::filesystem::create_directories(state + "/nginx/tmp");
+  std::filesystem::create_directories(state + "/logs");
+  absl::Status last;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto port = FreePort();
+    if (!port.ok()) return port.status();
+    auto conf = NginxConf(state, *port, gateways);
+    if (!conf.ok()) return conf.status();
+    std::ofstream(state + "/nginx.conf") << *conf;
+    nginx_ = std::unique_ptr<Node>(new Node("nginx", Node::Kind::kNginx, binary, {state}));
+    nginx_->port_ = *port;
+    last = nginx_->Launch(absl::Seconds(10));
+    if (last.ok()) break;
+  }
+  if (!last.ok()) return last;
+  // Through nginx to a SERVING gateway.
+  const absl::Time end = absl::Now() + options_.start_timeout;
+  while (!HealthServing(nginx_->channel())) {
+    if (absl::Now() > end) return absl::DeadlineExceededError("nginx reaches no gateway");
+    absl::SleepFor(absl::Milliseconds(100));
   }
   return absl::OkStatus();
 }

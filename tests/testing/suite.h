@@ -5,7 +5,8 @@
 // migrated PostgreSQL database (from pg::TestPostgres(), so the test binary
 // links //services/common/pg/testing:pg_test_main), the embedding service,
 // shards x replicas of vector-search (each with its own data dir and
-// snapshots), workers, gateways and optionally nginx in front of the gateways.
+// snapshots), workers, gateways and optionally nginx in front of the gateways,
+// configured from deploy/local/nginx.conf.template like scripts/quarry's.
 // Every test picks its own topology; this is the only code that starts it.
 //
 // Every process keeps its gRPC port across Restart(): it first binds port 0,
@@ -105,7 +106,7 @@ class Node {
   const std::string name_;
   const Kind kind_;
   const std::string binary_;  // runfiles path; for nginx the nginx executable
-  std::vector<std::string> flags_;
+  std::vector<std::string> flags_;  // for nginx: its state directory
   int port_ = 0;
   int restarts_ = 0;
   std::unique_ptr<ServiceProcess> service_;
@@ -176,6 +177,7 @@ class Suite {
   explicit Suite(const SuiteOptions& options) : options_(options) {}
   absl::Status StartAll();
   absl::StatusOr<Node*> Add(std::vector<std::unique_ptr<Node>>& list, std::unique_ptr<Node> node);
+  absl::Status StartNginx();
 
   SuiteOptions options_;
   std::string conninfo_;
