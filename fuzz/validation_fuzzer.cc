@@ -22,6 +22,7 @@
 #include "quarry/gateway/v1/document_service.pb.h"
 #include "quarry/gateway/v1/job_service.pb.h"
 #include "quarry/gateway/v1/search_service.pb.h"
+#include "services/common/model/job_kinds.h"
 #include "services/gateway/limits.h"
 #include "services/gateway/page_token.h"
 #include "services/gateway/validation.h"
@@ -30,10 +31,6 @@ namespace quarry::gateway {
 namespace {
 
 namespace v1 = ::quarry::gateway::v1;
-
-// The job kinds the gateway accepts (gateway_service.cc).
-constexpr absl::string_view kJobKinds[] = {"index_documents", "reindex_collection",
-                                           "refresh_stats", "purge_deleted"};
 
 // What a rejection must look like: INVALID_ARGUMENT, "field: rule".
 void CheckRejection(const absl::Status& status) {
@@ -198,7 +195,7 @@ void FuzzOne(uint8_t selector, absl::string_view bytes) {
     case 5: {
       v1::SubmitJobRequest request;
       if (!Parse(bytes, &request)) return;
-      const absl::Status status = ValidateSubmitJob(request, kJobKinds);
+      const absl::Status status = ValidateSubmitJob(request, model::kJobKinds);
       CheckRejection(status);
       if (status.ok()) {
         FUZZ_CHECK(request.payload_json().size() <= kMaxPayloadBytes);

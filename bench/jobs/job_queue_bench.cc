@@ -43,6 +43,8 @@
 #include "nlohmann/json.hpp"
 #include "services/common/client/channel.h"
 #include "services/common/embedding_client/embedding_client.h"
+#include "services/common/model/document_sql.h"
+#include "services/common/model/job_kinds.h"
 #include "services/common/pg/pool.h"
 #include "services/common/pg/testing/postgres_server.h"
 #include "services/common/sql/text_array.h"
@@ -625,7 +627,7 @@ absl::StatusOr<IndexRow> RunIndex(pg::PostgresTestServer& server,
   // Every job in one statement: {"collection_id": N, "ids": [up to per_job ids]}.
   if (auto s = (*pool)->Execute(absl::StrCat(
           "INSERT INTO jobs (tenant_id, kind, payload) "
-          "SELECT c.tenant_id, 'index_documents', "
+          "SELECT c.tenant_id, '", quarry::model::kIndexDocuments, "', "
           "  jsonb_build_object('collection_id', c.id, 'ids', jsonb_agg(s.doc_id ORDER BY s.doc_id)) "
           "FROM (SELECT doc_id, (row_number() OVER (ORDER BY doc_id) - 1) / ", per_job,
           " AS chunk FROM documents WHERE collection_id = ", collection, ") s "
@@ -636,7 +638,7 @@ absl::StatusOr<IndexRow> RunIndex(pg::PostgresTestServer& server,
   const absl::Time deadline = start + absl::GetFlag(FLAGS_phase_timeout);
   const std::string pending_sql = absl::StrCat(
       "SELECT count(*) FROM documents WHERE collection_id = ", collection,
-      " AND NOT deleted AND embedded_hash IS DISTINCT FROM content_hash");
+      " AND ", quarry::model::PendingDocumentSql());
   while (true) {
     auto pending = QueryInt(**pool, pending_sql);
     if (!pending.ok()) return pending.status();

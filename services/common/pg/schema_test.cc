@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "services/common/model/document_sql.h"
 #include "services/common/pg/listener.h"
 #include "services/common/pg/pool.h"
 #include "services/common/pg/shard_hash.h"
@@ -213,6 +214,29 @@ TEST_F(SchemaTest, HotQueriesAreIndexScans) {
   EXPECT_EQ(collection_tail.find("Sort"), std::string::npos) << collection_tail;
 }
 
+// The worker's and the gateway's "pending" predicate must stay one the
+// partial index documents_unembedded_idx answers: spelled differently (say
+// "embedded_hash <> content_hash") PostgreSQL cannot prove it implies the
+// index's WHERE and scans every live document of the collection instead.
+TEST_F(SchemaTest, PendingDocumentsUseThePartialIndex) {
+  ASSERT_TRUE(pool_->Execute(absl::StrCat(
+      "INSERT INTO documents (collection_id, doc_id, content_hash, embedding, embedded_hash)"
+      " SELECT ", collection_, ", 'doc-' || i, sha256(i::text::bytea),"
+      " CASE WHEN i % 100 = 0 THEN NULL ELSE '\\x0000803f00000040'::bytea END,"
+      " CASE WHEN i % 100 = 0 THEN NULL ELSE sha256(i::text::bytea) END"
+      " FROM generate_series(1, 3000) AS i")).ok());
+  ASSERT_TRUE(pool_->Execute("ANALYZE documents").ok());
+  const std::string where =
+      absl::StrCat("collection_id = ", collection_, " AND ", model::PendingDocumentSql());
+  EXPECT_EQ(QueryInt(absl::StrCat("SELECT count(*) FROM documents WHERE ", where)), 30);
+  const std::string plan = Plan(absl::StrCat("SELECT doc_id FROM documents WHERE ", where));
+  EXPECT_NE(plan.find("documents_unembedded_idx"), std::string::npos) << plan;
+  const std::string aliased = Plan(absl::StrCat(
+      "SELECT d.doc_id FROM documents d WHERE d.collection_id = ", collection_, " AND ",
+      model::PendingDocumentSql("d")));
+  EXPECT_NE(aliased.find("documents_unembedded_idx"), std::string::npos) << aliased;
+}
+
 TEST_F(SchemaTest, JobTriggersNotify) {
   absl::StatusOr<std::unique_ptr<Listener>> listener =
       Listener::Create(conninfo_, {"jobs_new", "job_changed"});
@@ -302,9 +326,8 @@ TEST_F(SchemaTest, DocumentsWithoutACurrentVector) {
                                       " sha256('c'))").ok());
   ASSERT_TRUE(pool_->Execute(insert + "'stale', sha256('new'), '\\x0000803f00000040',"
                                       " sha256('old'))").ok());
-  absl::StatusOr<pqxx::result> pending = pool_->Query(
-      "SELECT doc_id FROM documents WHERE NOT deleted"
-      " AND embedded_hash IS DISTINCT FROM content_hash ORDER BY doc_id");
+  absl::StatusOr<pqxx::result> pending = pool_->Query(absl::StrCat(
+      "SELECT doc_id FROM documents WHERE ", model::PendingDocumentSql(), " ORDER BY doc_id"));
   ASSERT_TRUE(pending.ok()) << pending.status();
   ASSERT_EQ(pending->size(), 2u);
   EXPECT_EQ((*pending)[0][0].as<std::string>(), "fresh");
