@@ -1,0 +1,178 @@
+// The PostgreSQL stores on a real, migrated database: the behaviours the
+// core relies on and the fakes (testing/fakes.h) copy, so that core_test's
+// fakes stay true to what PostgreSQL does.
+#include "services/gateway/pg/pg_stores.h"
+
+#include <memory>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "services/common/pg/testing/postgres_env.h"
+#include "services/gateway/store.h"
+
+namespace quarry::gateway {
+namespace {
+
+namespace v1 = quarry::gateway::v1;
+
+class PgStoresTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = pg::NewTestDatabase(/*pool_size=*/4);
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+    queue_ = std::make_unique<jobqueue::PgJobQueue>(*db_.pool, db_.conninfo);
+    collections_ = std::make_unique<PgCollectionStore>(*db_.pool);
+    documents_ = std::make_unique<PgDocumentStore>(*db_.pool);
+    jobs_ = std::make_unique<PgJobStore>(*db_.pool, *queue_);
+    for (const char* name : {"acme", "other"}) {
+      auto id = db_.pool->WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<int64_t> {
+        return store::EnsureTenant(txn, name);
+      });
+      ASSERT_TRUE(id.ok()) << id.status();
+      tenants_.push_back(*id);
+    }
+  }
+
+  store::CollectionRecord Create(const std::string& name) {
+    store::CollectionRecord wanted;
+    wanted.tenant_id = tenants_[0];
+    wanted.name = name;
+    wanted.dimension = 4;
+    wanted.metric = "cosine";
+    wanted.model = "hashing-4";
+    auto created = collections_->Insert(wanted);
+    EXPECT_TRUE(created.ok()) << created.status();
+    return created.ok() ? *created : store::CollectionRecord{};
+  }
+
+  DocumentStore::JobFor IndexJob() {
+    return [this](const store::CollectionRecord& collection) -> absl::StatusOr<jobqueue::JobSpec> {
+      jobqueue::JobSpec spec;
+      spec.tenant_id = tenants_[0];
+      spec.kind = "index_documents";
+      spec.payload_json = absl::StrCat(R"({"collection_id":)", collection.id, "}");
+      return spec;
+    };
+  }
+
+  static google::protobuf::RepeatedPtrField<v1::Document> Docs(
+      const std::vector<std::pair<std::string, std::string>>& docs) {
+    google::protobuf::RepeatedPtrField<v1::Document> out;
+    for (const auto& [id, text] : docs) {
+      v1::Document* doc = out.Add();
+      doc->set_id(id);
+      doc->set_text(text);
+    }
+    return out;
+  }
+
+  int64_t JobCount() {
+    auto count = db_.pool->WithTransaction([](pqxx::work& txn) -> absl::StatusOr<int64_t> {
+      return txn.exec1("SELECT count(*) FROM jobs")[0].as<int64_t>();
+    });
+    EXPECT_TRUE(count.ok()) << count.status();
+    return count.value_or(-1);
+  }
+
+  pg::TestDatabase db_;
+  std::unique_ptr<jobqueue::PgJobQueue> queue_;
+  std::unique_ptr<PgCollectionStore> collections_;
+  std::unique_ptr<PgDocumentStore> documents_;
+  std::unique_ptr<PgJobStore> jobs_;
+  std::vector<int64_t> tenants_;
+};
+
+TEST_F(PgStoresTest, CollectionsAreTheTenantsOwn) {
+  Create("docs");
+  store::CollectionRecord again;
+  again.tenant_id = tenants_[0];
+  again.name = "docs";
+  again.dimension = 4;
+  again.metric = "cosine";
+  again.model = "hashing-4";
+  EXPECT_EQ(collections_->Insert(again).status().code(), absl::StatusCode::kAlreadyExists);
+  auto theirs = collections_->Find(tenants_[1], "docs");
+  EXPECT_EQ(theirs.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(theirs.status().message(), "collection \"docs\" not found");
+}
+
+TEST_F(PgStoresTest, UpsertOfUnchangedDocumentsLeavesThemAloneButEnqueuesTheJob) {
+  Create("docs");
+  auto first = documents_->Upsert(tenants_[0], "docs", Docs({{"a", "alpha"}, {"b", "beta"}}),
+                                  IndexJob());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->result.inserted, 2);
+  EXPECT_GT(first->result.max_seq, 0);
+  auto same = documents_->Upsert(tenants_[0], "docs", Docs({{"a", "alpha"}, {"b", "beta"}}),
+                                 IndexJob());
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(same->result.unchanged, 2);
+  EXPECT_EQ(same->result.max_seq, 0);
+  EXPECT_EQ(JobCount(), 2);
+}
+
+TEST_F(PgStoresTest, AWriteRefusedByItsJobCheckWritesNothing) {
+  Create("docs");
+  auto refused = documents_->Upsert(
+      tenants_[0], "docs", Docs({{"a", "alpha"}}),
+      [](const store::CollectionRecord&) -> absl::StatusOr<jobqueue::JobSpec> {
+        return absl::InvalidArgumentError("documents[0].vector: wrong dimension");
+      });
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(JobCount(), 0);
+  auto collection = collections_->Find(tenants_[0], "docs");
+  ASSERT_TRUE(collection.ok());
+  auto docs = documents_->Get(collection->id, {"a"});
+  ASSERT_TRUE(docs.ok());
+  EXPECT_TRUE(docs->empty());
+}
+
+TEST_F(PgStoresTest, NoWriteLandsInADeletedCollection) {
+  const store::CollectionRecord collection = Create("docs");
+  jobqueue::JobSpec purge;
+  purge.tenant_id = tenants_[0];
+  purge.kind = "purge_deleted";
+  auto deleted = collections_->Delete(tenants_[0], "docs", purge);
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(deleted->collection.id, collection.id);
+  EXPECT_GT(deleted->purge_job_id, 0);
+  auto live = collections_->LiveIds({collection.id});
+  ASSERT_TRUE(live.ok());
+  EXPECT_TRUE(live->empty());
+  auto upsert = documents_->Upsert(tenants_[0], "docs", Docs({{"a", "alpha"}}), IndexJob());
+  EXPECT_EQ(upsert.status().code(), absl::StatusCode::kNotFound);
+  jobqueue::JobSpec reindex;
+  reindex.tenant_id = tenants_[0];
+  reindex.kind = "reindex_collection";
+  auto job = jobs_->Enqueue(reindex, "docs",
+                            [](const store::CollectionRecord&, jobqueue::JobSpec&) {});
+  EXPECT_EQ(job.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(JobCount(), 1);  // the purge only
+}
+
+TEST_F(PgStoresTest, EnqueueBindsTheCollectionAndHonoursTheIdempotencyKey) {
+  const store::CollectionRecord collection = Create("docs");
+  jobqueue::JobSpec spec;
+  spec.tenant_id = tenants_[0];
+  spec.kind = "reindex_collection";
+  spec.idempotency_key = "nightly";
+  auto bind = [](const store::CollectionRecord& c, jobqueue::JobSpec& bound) {
+    bound.payload_json = absl::StrCat(R"({"collection_id": )", c.id, "}");
+  };
+  auto first = jobs_->Enqueue(spec, "docs", bind);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(first->created);
+  EXPECT_THAT(first->job.payload_json, ::testing::HasSubstr(absl::StrCat(collection.id)));
+  auto again = jobs_->Enqueue(spec, "docs", bind);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->job.id, first->job.id);
+  // Another tenant cannot read it.
+  EXPECT_EQ(jobs_->Get(tenants_[1], first->job.id).status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace quarry::gateway
