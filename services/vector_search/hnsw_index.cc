@@ -1,10 +1,10 @@
 #include "services/vector_search/hnsw_index.h"
 
 #include <cmath>
-#include <cstdio>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/telemetry/logger.h"
 #include "services/vector_search/distance.h"
 #include "services/vector_search/index_state.h"
 
@@ -22,6 +22,17 @@ absl::Status CheckVector(absl::Span<const float> v, size_t dimension) {
     if (!std::isfinite(x)) return absl::InvalidArgumentError("vector values must be finite");
   }
   return absl::OkStatus();
+}
+
+// A background rebuild has no caller to hand its status to (RebuildNow's
+// callers get it returned; LastRebuildStatus keeps it), so its failure is
+// logged here, as a JSON line like the rest of the service's logs. The index
+// has no handle on the service's Runtime logger, hence one of its own under
+// the same service name; never destroyed, as rebuild threads may outlive
+// static destruction order.
+telemetry::Logger& RebuildLogger() {
+  static telemetry::Logger* const logger = new telemetry::Logger("vector-search");
+  return *logger;
 }
 
 }  // namespace
@@ -129,8 +140,9 @@ void HnswIndex::MaybeStartRebuild() {
   rebuild_thread_ = std::thread([this] {
     absl::Status status = RunRebuild();
     if (!status.ok()) {
-      std::fprintf(stderr, "vector_search: background rebuild failed: %s\n",
-                   status.ToString().c_str());
+      RebuildLogger().Error("background rebuild failed",
+                            {{"error", status.ToString()},
+                             {"dimension", absl::StrCat(options_.dimension)}});
     }
     rebuild_running_ = false;
   });

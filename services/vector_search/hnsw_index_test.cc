@@ -1,5 +1,6 @@
 #include "services/vector_search/hnsw_index.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -452,6 +453,39 @@ TEST(HnswIndexTest, Int8BeforeTrainingIsExact) {
 
 // Searches keep running, and stay well-formed, while one writer upserts,
 // deletes and triggers background rebuilds.
+// A background rebuild has no caller to return its status to, so a failure
+// must reach the service's logs as a JSON line (an operator's log pipeline
+// drops plain text). Removing the float store's directory makes the rebuild
+// fail creating its new store.
+TEST(HnswIndexTest, FailedBackgroundRebuildLogsJson) {
+  const std::string dir = ::testing::TempDir() + "/rebuild_fails";
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  HnswOptions o = Options(Metric::kL2);
+  o.quantize_int8 = true;
+  o.quantizer_train_size = 100;
+  o.float_store_dir = dir;
+  o.rebuild_min_slots = 500;
+  o.rebuild_tombstone_fraction = 0.2;
+  auto index = Build(o, 1000);
+  // The store's file is unlinked once open, so the directory is empty.
+  ASSERT_EQ(rmdir(dir.c_str()), 0);
+  ::testing::internal::CaptureStderr();
+  for (size_t i = 0; i < 201; ++i) {
+    ASSERT_TRUE(index->Delete(Id(i), 10000 + static_cast<int64_t>(i)).ok());
+  }
+  index->WaitForRebuild();
+  const std::string logged = ::testing::internal::GetCapturedStderr();
+  EXPECT_FALSE(index->LastRebuildStatus().ok());
+  EXPECT_EQ(index->RebuildCount(), 0u);
+  EXPECT_EQ(logged.rfind("{", 0), 0u) << logged;
+  EXPECT_NE(logged.find(R"("level":"error")"), std::string::npos) << logged;
+  EXPECT_NE(logged.find(R"("service":"vector-search")"), std::string::npos) << logged;
+  EXPECT_NE(logged.find(R"("message":"background rebuild failed")"), std::string::npos) << logged;
+  EXPECT_NE(logged.find(R"("error":")"), std::string::npos) << logged;
+  // The index keeps serving from the state it had.
+  EXPECT_EQ(index->Size(), 799u);
+}
+
 TEST(HnswIndexTest, ConcurrentSearchesDuringWritesAndRebuilds) {
   HnswOptions o = Options(Metric::kCosine);
   o.rebuild_min_slots = 500;
