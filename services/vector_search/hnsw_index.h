@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "services/vector_search/snapshot.h"
 #include "services/vector_search/vector_index.h"
 
@@ -61,7 +62,13 @@ class IndexState;
 
 // HNSW index over hnswlib 0.6.2, with tombstones, background rebuilds,
 // filtered search and optional int8 storage. See DESIGN.md.
-class HnswIndex : public VectorIndex {
+// One (collection, shard) index of documents keyed by string id.
+//
+// Thread-safety: any number of concurrent Search/stat calls together with one
+// writer (Upsert/Delete are serialised internally, so several writers are safe
+// too, only not faster). Searches never wait for a background rebuild, only for
+// the single write or swap in progress.
+class HnswIndex {
  public:
   // INVALID_ARGUMENT for a bad option.
   static absl::StatusOr<std::unique_ptr<HnswIndex>> Create(
@@ -73,19 +80,32 @@ class HnswIndex : public VectorIndex {
   static absl::StatusOr<std::unique_ptr<HnswIndex>> FromSnapshot(
       const HnswOptions& options, SnapshotData snapshot);
 
-  ~HnswIndex() override;
+  ~HnswIndex();
 
+  // Inserts or replaces document `id`. Writes with `seq` lower than the seq
+  // already stored for `id` are stale and ignored (returns OK), so replaying
+  // a change feed is idempotent. INVALID_ARGUMENT for an empty id, a wrong
+  // dimension or a non-finite value. Advances the watermark to `seq`.
   absl::Status Upsert(const std::string& id, absl::Span<const float> vector,
-                      const Tags& tags, const Metadata& metadata,
-                      int64_t seq) override;
-  absl::Status Delete(const std::string& id, int64_t seq) override;
-  absl::StatusOr<SearchResult> Search(const SearchRequest& request) const override;
-  size_t Size() const override;
-  size_t Tombstones() const override;
-  size_t MemoryBytes() const override;
-  int64_t Watermark() const override;
-  size_t Dimension() const override { return options_.dimension; }
-  Metric metric() const override { return options_.metric; }
+                      const Tags& tags, const Metadata& metadata, int64_t seq);
+  // Tombstones `id`: it is never returned again unless re-upserted with a
+  // newer seq. Unknown ids are not an error (deletes are replayed). Stale
+  // (`seq` lower than the stored one) deletes are ignored. Advances the
+  // watermark to `seq`.
+  absl::Status Delete(const std::string& id, int64_t seq);
+  // Nearest live documents to the query. INVALID_ARGUMENT for a bad query
+  // (dimension, non-finite values, k == 0).
+  absl::StatusOr<SearchResult> Search(const SearchRequest& request) const;
+  // Live documents.
+  size_t Size() const;
+  // Deleted or superseded entries still occupying the graph until a rebuild.
+  size_t Tombstones() const;
+  // Bytes of process memory held by vectors, graph and document records.
+  size_t MemoryBytes() const;
+  // Highest seq applied; every change with seq <= watermark is visible.
+  int64_t Watermark() const;
+  size_t Dimension() const { return options_.dimension; }
+  Metric metric() const { return options_.metric; }
 
   // int8 float store bytes living in a file mapping (not in MemoryBytes).
   size_t MappedBytes() const;

@@ -7,12 +7,13 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/status.h"
-#include "absl/status/statusor.h"
-#include "absl/types/span.h"
 #include "services/vector_search/filter.h"
 
 namespace quarry::vector_search {
+
+// The types of a search, shared by the index, the snapshot format and the
+// serving code. (There is one index implementation, HnswIndex, and nothing
+// is written against an abstract one, so there is no interface class.)
 
 // How vectors are compared; numbering matches quarry.common.v1.Metric. Every
 // score is "higher is more similar": cosine similarity, inner product, or
@@ -51,47 +52,6 @@ struct SearchResult {
   bool exact_used = false;
   // The index watermark when the search ran.
   int64_t watermark = 0;
-};
-
-// One (collection, shard) index of documents keyed by string id.
-//
-// Thread-safety: any number of concurrent Search/stat calls together with one
-// writer (Upsert/Delete are serialised internally, so several writers are safe
-// too, only not faster). Searches never wait for a background rebuild, only for
-// the single write or swap in progress.
-class VectorIndex {
- public:
-  virtual ~VectorIndex() = default;
-
-  // Inserts or replaces document `id`. Writes with `seq` lower than the seq
-  // already stored for `id` are stale and ignored (returns OK), so replaying
-  // a change feed is idempotent. INVALID_ARGUMENT for an empty id, a wrong
-  // dimension or a non-finite value. Advances the watermark to `seq`.
-  virtual absl::Status Upsert(const std::string& id,
-                              absl::Span<const float> vector, const Tags& tags,
-                              const Metadata& metadata, int64_t seq) = 0;
-
-  // Tombstones `id`: it is never returned again unless re-upserted with a
-  // newer seq. Unknown ids are not an error (deletes are replayed). Stale
-  // (`seq` lower than the stored one) deletes are ignored. Advances the
-  // watermark to `seq`.
-  virtual absl::Status Delete(const std::string& id, int64_t seq) = 0;
-
-  // Nearest live documents to the query. INVALID_ARGUMENT for a bad query
-  // (dimension, non-finite values, k == 0).
-  virtual absl::StatusOr<SearchResult> Search(
-      const SearchRequest& request) const = 0;
-
-  // Live documents.
-  virtual size_t Size() const = 0;
-  // Deleted or superseded entries still occupying the graph until a rebuild.
-  virtual size_t Tombstones() const = 0;
-  // Bytes of process memory held by vectors, graph and document records.
-  virtual size_t MemoryBytes() const = 0;
-  // Highest seq applied; every change with seq <= watermark is visible.
-  virtual int64_t Watermark() const = 0;
-  virtual size_t Dimension() const = 0;
-  virtual Metric metric() const = 0;
 };
 
 }  // namespace quarry::vector_search
