@@ -19,19 +19,21 @@ std::vector<std::string> Fixed(const std::string& target) {
   return parsed->fixed;
 }
 
+// Parsed and resolved only, never connected to: documentation addresses
+// (192.0.2.0/24, 2001:db8::/32). Channels that are made point at loopback.
 TEST(ParseReplicaTargetsTest, AnIpListNamesOneReplicaPerAddress) {
-  EXPECT_THAT(Fixed("ipv4:127.0.0.1:50071,127.0.0.1:50072"),
-              ElementsAre("ipv4:127.0.0.1:50071", "ipv4:127.0.0.1:50072"));
+  EXPECT_THAT(Fixed("ipv4:192.0.2.1:7001,192.0.2.2:7002"),
+              ElementsAre("ipv4:192.0.2.1:7001", "ipv4:192.0.2.2:7002"));
   EXPECT_THAT(Fixed(" ipv4:10.0.0.1:1 , 10.0.0.2:2 "),
               ElementsAre("ipv4:10.0.0.1:1", "ipv4:10.0.0.2:2"));
-  EXPECT_THAT(Fixed("ipv6:[::1]:50071,[fd00::2]:50072"),
-              ElementsAre("ipv6:[::1]:50071", "ipv6:[fd00::2]:50072"));
+  EXPECT_THAT(Fixed("ipv6:[2001:db8::1]:7001,[fd00::2]:50072"),
+              ElementsAre("ipv6:[2001:db8::1]:7001", "ipv6:[fd00::2]:50072"));
 }
 
 TEST(ParseReplicaTargetsTest, APlainHostPortOrSocketIsOneReplica) {
-  EXPECT_THAT(Fixed("127.0.0.1:50071"), ElementsAre("127.0.0.1:50071"));
+  EXPECT_THAT(Fixed("192.0.2.1:7001"), ElementsAre("192.0.2.1:7001"));
   EXPECT_THAT(Fixed("vector-search-0:50071"), ElementsAre("vector-search-0:50071"));
-  EXPECT_THAT(Fixed("[::1]:50071"), ElementsAre("[::1]:50071"));
+  EXPECT_THAT(Fixed("[2001:db8::1]:7001"), ElementsAre("[2001:db8::1]:7001"));
   EXPECT_THAT(Fixed("unix:/run/quarry/shard0.sock"), ElementsAre("unix:/run/quarry/shard0.sock"));
 }
 
@@ -49,7 +51,7 @@ TEST(ParseReplicaTargetsTest, ADnsNameIsLookedUpLater) {
 
 TEST(ParseReplicaTargetsTest, WhatCannotBeEnumeratedIsRejectedNamingTheTarget) {
   for (const char* target : {"", "ipv4:", "ipv4:127.0.0.1", "ipv4:127.0.0.1:0",
-                             "ipv4:127.0.0.1:70000", "ipv4:127.0.0.1:50071,nope",
+                             "ipv4:127.0.0.1:70000", "ipv4:192.0.2.1:7001,nope",
                              "dns:///vector-search", "dns://10.96.0.10:53", "vector-search",
                              "xds:///shard0", "::1:50071", "host:port"}) {
     auto parsed = ParseReplicaTargets(target);
@@ -61,12 +63,12 @@ TEST(ParseReplicaTargetsTest, WhatCannotBeEnumeratedIsRejectedNamingTheTarget) {
 }
 
 TEST(ResolveReplicasTest, ANumericNameResolvesToItself) {
-  auto v4 = ResolveReplicas("127.0.0.1", "50071");
+  auto v4 = ResolveReplicas("192.0.2.1", "7001");
   ASSERT_TRUE(v4.ok()) << v4.status();
-  EXPECT_THAT(*v4, ElementsAre("ipv4:127.0.0.1:50071"));
-  auto v6 = ResolveReplicas("::1", "50071");
+  EXPECT_THAT(*v4, ElementsAre("ipv4:192.0.2.1:7001"));
+  auto v6 = ResolveReplicas("2001:db8::1", "7001");
   ASSERT_TRUE(v6.ok()) << v6.status();
-  EXPECT_THAT(*v6, ElementsAre("ipv6:[::1]:50071"));
+  EXPECT_THAT(*v6, ElementsAre("ipv6:[2001:db8::1]:7001"));
 }
 
 TEST(ResolveReplicasTest, AnUnknownNameIsUnavailableNamingIt) {
@@ -99,7 +101,7 @@ TEST(ReplicaSetTest, KeepsOneChannelPerReplicaAcrossCalls) {
 
 TEST(ReplicaSetTest, ADnsNameIsResolvedAtEachCall) {
   int made = 0;
-  ReplicaSet set(*ParseReplicaTargets("dns:///127.0.0.1:50071"), [&made](const std::string& target) {
+  ReplicaSet set(*ParseReplicaTargets("dns:///127.0.0.1:1"), [&made](const std::string& target) {
     ++made;
     return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
   });
@@ -107,7 +109,7 @@ TEST(ReplicaSetTest, ADnsNameIsResolvedAtEachCall) {
     auto replicas = set.Current();
     ASSERT_TRUE(replicas.ok()) << replicas.status();
     ASSERT_EQ(replicas->size(), 1u);
-    EXPECT_EQ((*replicas)[0].address, "127.0.0.1:50071");
+    EXPECT_EQ((*replicas)[0].address, "127.0.0.1:1");
   }
   EXPECT_EQ(made, 1);
   ReplicaSet unknown(*ParseReplicaTargets("dns:///no-such-replica.invalid:50071"),
