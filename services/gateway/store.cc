@@ -1,11 +1,11 @@
 #include "services/gateway/store.h"
 
-#include <cstring>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
 #include "services/common/crypto/sha256.h"
+#include "services/common/model/document_sql.h"
+#include "services/common/model/vector_codec.h"
 #include "services/common/sql/text_array.h"
 
 namespace quarry::gateway::store {
@@ -48,13 +48,6 @@ CollectionRecord RowToCollection(const pqxx::row& row) {
   c.model = row[5].as<std::string>();
   c.created_at = absl::FromUnixMicros(row[6].as<int64_t>());
   return c;
-}
-
-// float32 little-endian, as the embedding column stores vectors.
-std::string VectorBytes(const quarry::common::v1::Vector& vector) {
-  std::string bytes(vector.values_size() * sizeof(float), '\0');
-  std::memcpy(bytes.data(), vector.values().data(), bytes.size());
-  return bytes;
 }
 
 std::string MetadataJson(const google::protobuf::Map<std::string, std::string>& metadata) {
@@ -124,8 +117,7 @@ CollectionRecord InsertCollection(pqxx::work& txn, const CollectionRecord& c) {
 std::optional<CollectionRecord> GetCollection(pqxx::work& txn, int64_t tenant_id,
                                               const std::string& name) {
   pqxx::result r = txn.exec_params(
-      absl::StrCat("SELECT ", kCollectionColumns,
-                   " FROM collections WHERE tenant_id = $1 AND name = $2 AND deleted_at IS NULL"),
+      model::LiveCollectionByNameSql(kCollectionColumns),
       tenant_id, name);
   if (r.empty()) return std::nullopt;
   return RowToCollection(r[0]);
@@ -137,9 +129,8 @@ std::optional<CollectionRecord> LockLiveCollection(pqxx::work& txn, int64_t tena
   // FOR SHARE conflicts with the FOR NO KEY UPDATE that a delete's UPDATE
   // takes, and not with the FOR KEY SHARE of the documents' foreign key.
   pqxx::result r = txn.exec_params(
-      absl::StrCat("SELECT ", kCollectionColumns,
-                   " FROM collections WHERE tenant_id = $1 AND name = $2 AND deleted_at IS NULL ",
-                   lock == CollectionLock::kShare ? "FOR SHARE" : "FOR NO KEY UPDATE"),
+      absl::StrCat(model::LiveCollectionByNameSql(kCollectionColumns),
+                   lock == CollectionLock::kShare ? " FOR SHARE" : " FOR NO KEY UPDATE"),
       tenant_id, name);
   if (r.empty()) return std::nullopt;
   return RowToCollection(r[0]);
@@ -193,17 +184,19 @@ UpsertResult UpsertDocuments(
     const std::string quoted_hash = txn.quote_raw(
         reinterpret_cast<const unsigned char*>(hash.data()), hash.size());
     std::vector<std::string> tags(doc.tags().begin(), doc.tags().end());
-    std::string embedding = "NULL::bytea", model = "NULL::text", embedded = "NULL::bytea";
+    std::string embedding = "NULL::bytea", embedding_model = "NULL::text",
+                embedded = "NULL::bytea";
     if (doc.has_vector()) {
-      const std::string bytes = VectorBytes(doc.vector());
+      const std::string bytes = model::EncodeVector(doc.vector().values());
       embedding = txn.quote_raw(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-      model = txn.quote("client-supplied");
+      embedding_model = txn.quote("client-supplied");
       embedded = quoted_hash;
     }
     rows.push_back(absl::StrCat("(", collection.id, ", ", txn.quote(doc.id()), ", ",
                                 txn.quote(doc.text()), ", ", txn.quote(MetadataJson(doc.metadata())),
                                 "::jsonb, ", txn.quote(sql::TextArray(tags)), "::text[], ",
-                                quoted_hash, ", ", embedding, ", ", model, ", ", embedded, ")"));
+                                quoted_hash, ", ", embedding, ", ", embedding_model, ", ", embedded,
+                                ")"));
   }
   pqxx::result r = txn.exec(absl::StrCat(R"(
     INSERT INTO documents AS d (collection_id, doc_id, text, metadata, tags, content_hash,
@@ -220,8 +213,9 @@ UpsertResult UpsertDocuments(
     WHERE d.deleted OR d.content_hash <> EXCLUDED.content_hash
        OR d.metadata <> EXCLUDED.metadata OR d.tags <> EXCLUDED.tags
        OR (EXCLUDED.embedding IS NOT NULL AND EXCLUDED.embedding IS DISTINCT FROM d.embedding)
-    RETURNING d.doc_id, (xmax = 0) AS inserted, d.seq,
-              d.embedded_hash IS DISTINCT FROM d.content_hash AS pending)"));
+    RETURNING d.doc_id, (xmax = 0) AS inserted, d.seq, )",
+                                         // RETURNING sees the row as written: never deleted.
+                                         model::PendingDocumentSql("d"), " AS pending"));
   UpsertResult result;
   for (const auto& row : r) {
     if (row[1].as<bool>()) {
@@ -252,10 +246,11 @@ std::vector<quarry::gateway::v1::Document> GetDocuments(pqxx::work& txn, int64_t
                                                         const std::vector<std::string>& ids) {
   std::vector<quarry::gateway::v1::Document> out;
   for (const auto& row : txn.exec_params(
-           "SELECT doc_id, text, metadata::text, tags::text, "
-           "(extract(epoch from updated_at) * 1000000)::bigint, "
-           "embedded_hash IS NOT DISTINCT FROM content_hash "
-           "FROM documents WHERE collection_id = $1 AND doc_id = ANY($2::text[]) AND NOT deleted",
+           absl::StrCat("SELECT doc_id, text, metadata::text, tags::text, "
+                        "(extract(epoch from updated_at) * 1000000)::bigint, ",
+                        model::IndexedDocumentSql(),
+                        " FROM documents WHERE collection_id = $1 AND doc_id = ANY($2::text[]) "
+                        "AND NOT deleted"),
            collection_id, sql::TextArray(ids))) {
     quarry::gateway::v1::Document& doc = out.emplace_back();
     doc.set_id(row[0].as<std::string>());
@@ -279,14 +274,13 @@ std::vector<quarry::gateway::v1::Document> GetDocuments(pqxx::work& txn, int64_t
 }
 
 CollectionStats GetCollectionStats(pqxx::work& txn, int64_t collection_id) {
-  pqxx::row row = txn.exec_params1(R"(
-    SELECT count(*) FILTER (WHERE NOT deleted),
-           count(*) FILTER (WHERE NOT deleted AND embedded_hash IS NOT DISTINCT FROM content_hash),
-           count(*) FILTER (WHERE NOT deleted AND embedded_hash IS DISTINCT FROM content_hash),
-           count(*) FILTER (WHERE deleted),
-           coalesce(max(seq), 0)
-    FROM documents WHERE collection_id = $1)",
-                                   collection_id);
+  pqxx::row row = txn.exec_params1(
+      absl::StrCat("SELECT count(*) FILTER (WHERE NOT deleted), count(*) FILTER (WHERE ",
+                   model::IndexedDocumentSql(), "), count(*) FILTER (WHERE ",
+                   model::PendingDocumentSql(),
+                   "), count(*) FILTER (WHERE deleted), coalesce(max(seq), 0) "
+                   "FROM documents WHERE collection_id = $1"),
+      collection_id);
   return {row[0].as<int64_t>(), row[1].as<int64_t>(), row[2].as<int64_t>(), row[3].as<int64_t>(),
           row[4].as<int64_t>()};
 }

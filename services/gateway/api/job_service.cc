@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "services/common/model/job_kinds.h"
 #include "services/gateway/api/convert.h"
 #include "services/gateway/page_token.h"
 #include "services/gateway/validation.h"
@@ -12,7 +13,7 @@ grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext* context,
                                        const v1::SubmitJobRequest* request,
                                        v1::SubmitJobResponse* response) {
   return admit_.Run(*context, Scope::kWrite, [&](const Principal& caller) -> absl::Status {
-    if (absl::Status s = ValidateSubmitJob(*request, kJobKinds); !s.ok()) return s;
+    if (absl::Status s = ValidateSubmitJob(*request, model::kJobKinds); !s.ok()) return s;
     Jobs::Submission submission;
     submission.kind = request->kind();
     submission.payload_json = request->payload_json();
@@ -44,7 +45,7 @@ grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext* context,
                                       const v1::ListJobsRequest* request,
                                       v1::ListJobsResponse* response) {
   return admit_.Run(*context, Scope::kRead, [&](const Principal& caller) -> absl::Status {
-    if (absl::Status s = ValidateListJobs(*request, kJobKinds); !s.ok()) return s;
+    if (absl::Status s = ValidateListJobs(*request, model::kJobKinds); !s.ok()) return s;
     auto size = PageSize("page", request->page());
     if (!size.ok()) return size.status();
     auto cursor = DecodePageToken("page.page_token", "jobs", request->page().page_token());

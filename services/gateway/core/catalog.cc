@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/common/model/job_kinds.h"
 
 namespace quarry::gateway {
 
@@ -82,7 +83,7 @@ absl::StatusOr<Catalog::Page> Catalog::List(int64_t tenant_id, const std::string
 absl::StatusOr<int64_t> Catalog::Delete(int64_t tenant_id, const std::string& name) {
   jobqueue::JobSpec purge;
   purge.tenant_id = tenant_id;
-  purge.kind = "purge_deleted";
+  purge.kind = std::string(model::kPurgeDeleted);
   purge.run_at = absl::Now() + purge_delay_;
   auto deleted = collections_.Delete(tenant_id, name, purge);
   if (!deleted.ok()) return deleted.status();

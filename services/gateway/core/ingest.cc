@@ -5,7 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "nlohmann/json.hpp"
+#include "services/common/model/index_documents_payload.h"
+#include "services/common/model/job_kinds.h"
 #include "services/gateway/validation.h"
 
 namespace quarry::gateway {
@@ -14,7 +15,8 @@ absl::StatusOr<Ingest::Upserted> Ingest::Upsert(
     int64_t tenant_id, const quarry::gateway::v1::UpsertDocumentsRequest& request,
     absl::Time deadline) {
   if (absl::Status s = ValidateUpsert(request); !s.ok()) return s;
-  nlohmann::json ids = nlohmann::json::array();
+  std::vector<std::string> ids;
+  ids.reserve(request.documents_size());
   for (const auto& doc : request.documents()) ids.push_back(doc.id());
   // The collection (locked), the documents and their indexing job commit
   // together or not at all.
@@ -26,8 +28,8 @@ absl::StatusOr<Ingest::Upserted> Ingest::Upsert(
         }
         jobqueue::JobSpec spec;
         spec.tenant_id = tenant_id;
-        spec.kind = "index_documents";
-        spec.payload_json = nlohmann::json{{"collection_id", collection.id}, {"ids", ids}}.dump();
+        spec.kind = std::string(model::kIndexDocuments);
+        spec.payload_json = model::EncodeIndexDocumentsPayload({collection.id, ids});
         return spec;
       });
   if (!written.ok()) return written.status();
@@ -38,8 +40,7 @@ absl::StatusOr<Ingest::Upserted> Ingest::Upsert(
   if (!request.wait_for_indexed()) return out;
 
   if (absl::Status s = WaitForJob(tenant_id, written->job.id, deadline); !s.ok()) return s;
-  std::vector<std::string> id_list(ids.begin(), ids.end());
-  auto sequence = documents_.MaxSequence(written->collection.id, id_list);
+  auto sequence = documents_.MaxSequence(written->collection.id, ids);
   if (!sequence.ok()) return sequence.status();
   if (absl::Status s = shards_.WaitForWatermark(*sequence, deadline); !s.ok()) return s;
   out.sequence = *sequence;

@@ -3,6 +3,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "services/common/model/job_kinds.h"
 #include "services/gateway/limits.h"
 #include "services/gateway/validation.h"
 
@@ -15,7 +16,7 @@ absl::StatusOr<jobqueue::pgjobs::EnqueueResult> Jobs::Submit(int64_t tenant_id,
   // Collections are named by clients; jobs carry the tenant's collection id,
   // so a job can never reach another tenant's collection.
   std::optional<std::string> collection_name;
-  if (submission.kind == "index_documents" || submission.kind == "reindex_collection") {
+  if (submission.kind == model::kIndexDocuments || submission.kind == model::kReindexCollection) {
     if (!payload.contains("collection") || !payload["collection"].is_string()) {
       return absl::InvalidArgumentError(
           "payload_json.collection: a collection name is required for this kind");

@@ -13,10 +13,6 @@
 
 namespace quarry::gateway {
 
-// The job kinds clients may submit and list (the worker's handlers).
-inline constexpr absl::string_view kJobKinds[] = {"index_documents", "reindex_collection",
-                                                  "refresh_stats", "purge_deleted"};
-
 // A tenant's jobs: submit (collections named by the client become ids of
 // the tenant's own collections), read, cancel, re-drive and watch.
 class Jobs {
@@ -24,7 +20,7 @@ class Jobs {
   Jobs(JobStore& jobs, JobWatcher& watcher) : jobs_(jobs), watcher_(watcher) {}
 
   struct Submission {
-    std::string kind;  // one of kJobKinds (validated by the caller)
+    std::string kind;  // one of model::kJobKinds (validated by the caller)
     std::string payload_json;  // valid JSON object or empty
     int priority = 0;
     std::optional<absl::Time> run_at;
