@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/cache/lru_cache.h"
 #include "services/common/embedding_client/embedding_client.h"
+#include "services/common/jobqueue/pg_job_queue.h"
 #include "services/common/server/database.h"
 #include "services/common/server/env_flags.h"
 #include "services/common/server/runtime.h"
@@ -24,7 +25,6 @@
 #include "services/gateway/parse_errors.h"
 #include "services/gateway/pg/pg_stores.h"
 #include "services/gateway/shards.h"
-#include "services/jobqueue/pg_job_queue.h"
 
 QUARRY_DEFINE_SERVER_FLAGS(50051, 51051);
 ABSL_FLAG(std::string, database_url, "",

@@ -3,8 +3,8 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "services/common/jobqueue/testing/in_memory_job_queue.h"
 #include "services/common/server/server.h"
-#include "services/jobqueue/testing/in_memory_job_queue.h"
 
 namespace quarry::worker {
 namespace {

@@ -9,7 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "services/jobqueue/job.h"
+#include "services/common/jobqueue/job.h"
 
 namespace quarry::worker {
 

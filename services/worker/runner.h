@@ -14,8 +14,8 @@
 #include "absl/random/random.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "services/jobqueue/backoff.h"
-#include "services/jobqueue/job_queue.h"
+#include "services/common/jobqueue/backoff.h"
+#include "services/common/jobqueue/job_queue.h"
 #include "services/worker/job_handler.h"
 
 namespace quarry::worker {

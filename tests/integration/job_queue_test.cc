@@ -7,10 +7,10 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "services/common/jobqueue/pg_job_queue.h"
 #include "services/common/pg/listener.h"
 #include "services/common/pg/pool.h"
 #include "services/common/pg/testing/postgres_env.h"
-#include "services/jobqueue/pg_job_queue.h"
 #include "services/worker/runner.h"
 
 namespace quarry {

@@ -9,9 +9,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/time/clock.h"
+#include "services/common/jobqueue/pg_job_queue.h"
 #include "services/common/pg/pool.h"
 #include "services/common/server/server.h"
-#include "services/jobqueue/pg_job_queue.h"
 #include "services/worker/runner.h"
 
 ABSL_FLAG(std::string, conninfo, "", "PostgreSQL connection string.");

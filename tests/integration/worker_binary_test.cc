@@ -8,9 +8,9 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "quarry/jobs/v1/worker_admin_service.grpc.pb.h"
+#include "services/common/jobqueue/pg_job_queue.h"
 #include "services/common/pg/pool.h"
 #include "services/common/pg/testing/postgres_env.h"
-#include "services/jobqueue/pg_job_queue.h"
 #include "tests/testing/service_process.h"
 
 namespace quarry {

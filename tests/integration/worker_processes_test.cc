@@ -7,9 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "services/common/jobqueue/pg_job_queue.h"
 #include "services/common/pg/pool.h"
 #include "services/common/pg/testing/postgres_env.h"
-#include "services/jobqueue/pg_job_queue.h"
 #include "tests/testing/subprocess.h"
 
 namespace quarry {

@@ -1,4 +1,4 @@
-#include "services/jobqueue/backoff.h"
+#include "services/common/jobqueue/backoff.h"
 
 #include <algorithm>
 #include <cmath>

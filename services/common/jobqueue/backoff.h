@@ -1,5 +1,5 @@
-#ifndef QUARRY_SERVICES_JOBQUEUE_BACKOFF_H_
-#define QUARRY_SERVICES_JOBQUEUE_BACKOFF_H_
+#ifndef QUARRY_SERVICES_COMMON_JOBQUEUE_BACKOFF_H_
+#define QUARRY_SERVICES_COMMON_JOBQUEUE_BACKOFF_H_
 
 #include "absl/random/bit_gen_ref.h"
 #include "absl/time/time.h"
@@ -20,4 +20,4 @@ absl::Duration RetryDelay(int attempt, const BackoffPolicy& policy, absl::BitGen
 
 }  // namespace quarry::jobqueue
 
-#endif  // QUARRY_SERVICES_JOBQUEUE_BACKOFF_H_
+#endif  // QUARRY_SERVICES_COMMON_JOBQUEUE_BACKOFF_H_

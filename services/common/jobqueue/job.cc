@@ -1,4 +1,4 @@
-#include "services/jobqueue/job.h"
+#include "services/common/jobqueue/job.h"
 
 #include "absl/strings/str_cat.h"
 

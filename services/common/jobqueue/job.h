@@ -1,5 +1,5 @@
-#ifndef QUARRY_SERVICES_JOBQUEUE_JOB_H_
-#define QUARRY_SERVICES_JOBQUEUE_JOB_H_
+#ifndef QUARRY_SERVICES_COMMON_JOBQUEUE_JOB_H_
+#define QUARRY_SERVICES_COMMON_JOBQUEUE_JOB_H_
 
 #include <cstdint>
 #include <optional>
@@ -57,4 +57,4 @@ struct Job {
 
 }  // namespace quarry::jobqueue
 
-#endif  // QUARRY_SERVICES_JOBQUEUE_JOB_H_
+#endif  // QUARRY_SERVICES_COMMON_JOBQUEUE_JOB_H_

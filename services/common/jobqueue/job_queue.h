@@ -1,12 +1,12 @@
-#ifndef QUARRY_SERVICES_JOBQUEUE_JOB_QUEUE_H_
-#define QUARRY_SERVICES_JOBQUEUE_JOB_QUEUE_H_
+#ifndef QUARRY_SERVICES_COMMON_JOBQUEUE_JOB_QUEUE_H_
+#define QUARRY_SERVICES_COMMON_JOBQUEUE_JOB_QUEUE_H_
 
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "services/jobqueue/job.h"
+#include "services/common/jobqueue/job.h"
 
 namespace quarry::jobqueue {
 
@@ -66,4 +66,4 @@ class JobQueue {
 
 }  // namespace quarry::jobqueue
 
-#endif  // QUARRY_SERVICES_JOBQUEUE_JOB_QUEUE_H_
+#endif  // QUARRY_SERVICES_COMMON_JOBQUEUE_JOB_QUEUE_H_

@@ -1,7 +1,7 @@
 #include "absl/random/random.h"
 #include "gtest/gtest.h"
-#include "services/jobqueue/backoff.h"
-#include "services/jobqueue/job.h"
+#include "services/common/jobqueue/backoff.h"
+#include "services/common/jobqueue/job.h"
 
 namespace quarry::jobqueue {
 namespace {

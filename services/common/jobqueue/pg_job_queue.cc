@@ -1,4 +1,4 @@
-#include "services/jobqueue/pg_job_queue.h"
+#include "services/common/jobqueue/pg_job_queue.h"
 
 #include <algorithm>
 

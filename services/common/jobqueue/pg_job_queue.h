@@ -1,5 +1,5 @@
-#ifndef QUARRY_SERVICES_JOBQUEUE_PG_JOB_QUEUE_H_
-#define QUARRY_SERVICES_JOBQUEUE_PG_JOB_QUEUE_H_
+#ifndef QUARRY_SERVICES_COMMON_JOBQUEUE_PG_JOB_QUEUE_H_
+#define QUARRY_SERVICES_COMMON_JOBQUEUE_PG_JOB_QUEUE_H_
 
 #include <memory>
 #include <optional>
@@ -8,10 +8,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "services/common/jobqueue/job_queue.h"
+#include "services/common/jobqueue/pg_job_store.h"
 #include "services/common/pg/listener.h"
 #include "services/common/pg/pool.h"
-#include "services/jobqueue/job_queue.h"
-#include "services/jobqueue/pg_job_store.h"
 
 namespace quarry::jobqueue {
 
@@ -59,4 +59,4 @@ class PgJobQueue final : public JobQueue {
 
 }  // namespace quarry::jobqueue
 
-#endif  // QUARRY_SERVICES_JOBQUEUE_PG_JOB_QUEUE_H_
+#endif  // QUARRY_SERVICES_COMMON_JOBQUEUE_PG_JOB_QUEUE_H_

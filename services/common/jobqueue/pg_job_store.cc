@@ -1,4 +1,4 @@
-#include "services/jobqueue/pg_job_store.h"
+#include "services/common/jobqueue/pg_job_store.h"
 
 #include "absl/strings/str_cat.h"
 #include "services/common/sql/text_array.h"

@@ -1,5 +1,5 @@
-#ifndef QUARRY_SERVICES_JOBQUEUE_PG_JOB_STORE_H_
-#define QUARRY_SERVICES_JOBQUEUE_PG_JOB_STORE_H_
+#ifndef QUARRY_SERVICES_COMMON_JOBQUEUE_PG_JOB_STORE_H_
+#define QUARRY_SERVICES_COMMON_JOBQUEUE_PG_JOB_STORE_H_
 
 #include <optional>
 #include <string>
@@ -9,7 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "services/jobqueue/job.h"
+#include "services/common/jobqueue/job.h"
 
 namespace quarry::jobqueue {
 
@@ -68,4 +68,4 @@ std::vector<Job> List(pqxx::work& txn, std::optional<int64_t> tenant_id, const L
 }  // namespace pgjobs
 }  // namespace quarry::jobqueue
 
-#endif  // QUARRY_SERVICES_JOBQUEUE_PG_JOB_STORE_H_
+#endif  // QUARRY_SERVICES_COMMON_JOBQUEUE_PG_JOB_STORE_H_

@@ -10,9 +10,9 @@
 #include "quarry/gateway/v1/admin_service.pb.h"
 #include "quarry/gateway/v1/collection_service.pb.h"
 #include "quarry/gateway/v1/job_service.pb.h"
+#include "services/common/jobqueue/job.h"
 #include "services/gateway/auth.h"
 #include "services/gateway/store.h"
-#include "services/jobqueue/job.h"
 
 namespace quarry::gateway {
 

@@ -11,10 +11,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "quarry/gateway/v1/document_service.pb.h"
+#include "services/common/jobqueue/job.h"
+#include "services/common/jobqueue/pg_job_store.h"
 #include "services/gateway/merge.h"
 #include "services/gateway/store.h"
-#include "services/jobqueue/job.h"
-#include "services/jobqueue/pg_job_store.h"
 
 namespace quarry::gateway {
 

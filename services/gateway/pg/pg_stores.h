@@ -1,9 +1,9 @@
 #ifndef QUARRY_SERVICES_GATEWAY_PG_PG_STORES_H_
 #define QUARRY_SERVICES_GATEWAY_PG_PG_STORES_H_
 
+#include "services/common/jobqueue/pg_job_queue.h"
 #include "services/common/pg/pool.h"
 #include "services/gateway/core/stores.h"
-#include "services/jobqueue/pg_job_queue.h"
 
 namespace quarry::gateway {
 

@@ -1,4 +1,4 @@
-#include "services/jobqueue/testing/in_memory_job_queue.h"
+#include "services/common/jobqueue/testing/in_memory_job_queue.h"
 
 #include <algorithm>
 

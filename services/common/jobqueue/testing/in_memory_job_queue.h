@@ -1,12 +1,12 @@
-#ifndef QUARRY_SERVICES_JOBQUEUE_TESTING_IN_MEMORY_JOB_QUEUE_H_
-#define QUARRY_SERVICES_JOBQUEUE_TESTING_IN_MEMORY_JOB_QUEUE_H_
+#ifndef QUARRY_SERVICES_COMMON_JOBQUEUE_TESTING_IN_MEMORY_JOB_QUEUE_H_
+#define QUARRY_SERVICES_COMMON_JOBQUEUE_TESTING_IN_MEMORY_JOB_QUEUE_H_
 
 #include <map>
 #include <string>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
-#include "services/jobqueue/job_queue.h"
+#include "services/common/jobqueue/job_queue.h"
 
 namespace quarry::jobqueue {
 
@@ -51,4 +51,4 @@ class InMemoryJobQueue final : public JobQueue {
 
 }  // namespace quarry::jobqueue
 
-#endif  // QUARRY_SERVICES_JOBQUEUE_TESTING_IN_MEMORY_JOB_QUEUE_H_
+#endif  // QUARRY_SERVICES_COMMON_JOBQUEUE_TESTING_IN_MEMORY_JOB_QUEUE_H_
