@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "services/common/status/macros.h"
 #include "services/embedding/bert_ops.h"
 #include "services/embedding/json_file.h"
 
@@ -27,11 +28,10 @@ absl::Status CheckShape(absl::string_view name, const FloatTensor& t,
 }  // namespace
 
 absl::StatusOr<BertConfig> ParseBertConfig(const std::string& path) {
-  absl::StatusOr<nlohmann::json> json = ReadJsonObject(path);
-  if (!json.ok()) return json.status();
+  QUARRY_ASSIGN_OR_RETURN(nlohmann::json json, ReadJsonObject(path));
   BertConfig config;
   const auto get_int = [&](const char* key, int* field, int64_t min) -> absl::Status {
-    std::optional<int64_t> v = JsonInt(*json, key);
+    std::optional<int64_t> v = JsonInt(json, key);
     if (!v.has_value() || *v < min || *v > (1 << 24)) {
       return absl::InvalidArgumentError(
           absl::StrCat(path, ": ", key, " must be an integer >= ", min));
@@ -45,11 +45,10 @@ absl::StatusOr<BertConfig> ParseBertConfig(const std::string& path) {
                                  std::tuple{"num_attention_heads", &config.num_heads, 1},
                                  std::tuple{"intermediate_size", &config.intermediate_size, 1},
                                  std::tuple{"max_position_embeddings", &config.max_positions, 2}}) {
-    absl::Status s = get_int(key, field, min);
-    if (!s.ok()) return s;
+    QUARRY_RETURN_IF_ERROR(get_int(key, field, min));
   }
-  config.type_vocab_size = static_cast<int>(JsonInt(*json, "type_vocab_size").value_or(2));
-  config.layer_norm_eps = static_cast<float>(JsonNumber(*json, "layer_norm_eps").value_or(1e-12));
+  config.type_vocab_size = static_cast<int>(JsonInt(json, "type_vocab_size").value_or(2));
+  config.layer_norm_eps = static_cast<float>(JsonNumber(json, "layer_norm_eps").value_or(1e-12));
   if (config.hidden_size % config.num_heads != 0) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": hidden_size ", config.hidden_size,
                                                    " is not divisible by num_attention_heads ",
@@ -58,12 +57,12 @@ absl::StatusOr<BertConfig> ParseBertConfig(const std::string& path) {
   if (config.type_vocab_size < 1) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": type_vocab_size must be >= 1"));
   }
-  const std::string act = JsonString(*json, "hidden_act").value_or("gelu");
+  const std::string act = JsonString(json, "hidden_act").value_or("gelu");
   if (act != "gelu") {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": hidden_act \"", act, "\" is not supported (only \"gelu\")"));
   }
-  const std::string position = JsonString(*json, "position_embedding_type").value_or("absolute");
+  const std::string position = JsonString(json, "position_embedding_type").value_or("absolute");
   if (position != "absolute") {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": position_embedding_type \"", position, "\" is not supported"));
@@ -93,32 +92,26 @@ absl::StatusOr<BertPooling> ReadPooling(const std::string& model_dir) {
 
 absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Load(const std::string& model_dir) {
   auto encoder = std::unique_ptr<BertEncoder>(new BertEncoder());
-  absl::StatusOr<BertConfig> config = ParseBertConfig((fs::path(model_dir) / "config.json").string());
-  if (!config.ok()) return config.status();
-  encoder->config_ = *config;
-  absl::StatusOr<BertPooling> pooling = ReadPooling(model_dir);
-  if (!pooling.ok()) return pooling.status();
-  encoder->pooling_ = *pooling;
-  absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> tokenizer =
-      WordPieceTokenizer::FromModelDir(model_dir);
-  if (!tokenizer.ok()) return tokenizer.status();
-  encoder->tokenizer_ = *std::move(tokenizer);
-  if (encoder->tokenizer_->vocab_size() > static_cast<size_t>(config->vocab_size)) {
+  QUARRY_ASSIGN_OR_RETURN(BertConfig config,
+                          ParseBertConfig((fs::path(model_dir) / "config.json").string()));
+  encoder->config_ = config;
+  QUARRY_ASSIGN_OR_RETURN(encoder->pooling_, ReadPooling(model_dir));
+  QUARRY_ASSIGN_OR_RETURN(encoder->tokenizer_, WordPieceTokenizer::FromModelDir(model_dir));
+  if (encoder->tokenizer_->vocab_size() > static_cast<size_t>(config.vocab_size)) {
     return absl::InvalidArgumentError(absl::StrCat(
         model_dir, ": the tokenizer has ", encoder->tokenizer_->vocab_size(),
-        " tokens but config.json's vocab_size is ", config->vocab_size));
+        " tokens but config.json's vocab_size is ", config.vocab_size));
   }
-  absl::StatusOr<std::unique_ptr<SafetensorsFile>> file =
-      SafetensorsFile::Open((fs::path(model_dir) / "model.safetensors").string());
-  if (!file.ok()) return file.status();
-  encoder->weights_file_ = *std::move(file);
+  QUARRY_ASSIGN_OR_RETURN(
+      encoder->weights_file_,
+      SafetensorsFile::Open((fs::path(model_dir) / "model.safetensors").string()));
   absl::Status status = encoder->LoadWeights();
   if (!status.ok()) return absl::InvalidArgumentError(absl::StrCat(model_dir, ": ", status.message()));
 
   std::string name = fs::path(model_dir).lexically_normal().filename().string();
   if (name.empty()) name = fs::path(model_dir).lexically_normal().parent_path().filename().string();
   encoder->info_.name = name;
-  encoder->info_.dimension = static_cast<uint32_t>(config->hidden_size);
+  encoder->info_.dimension = static_cast<uint32_t>(config.hidden_size);
   encoder->info_.max_tokens = static_cast<uint32_t>(encoder->tokenizer_->max_tokens());
   encoder->info_.normalized = true;
   encoder->info_.kind = "transformer";
@@ -199,9 +192,8 @@ absl::StatusOr<std::vector<EmbeddingResult>> BertEncoder::EmbedBatch(
     results[i].token_count = static_cast<uint32_t>(tokens.ids.size());
     sequences.push_back(std::move(tokens.ids));
   }
-  absl::StatusOr<std::vector<std::vector<float>>> vectors = Forward(sequences);
-  if (!vectors.ok()) return vectors.status();
-  for (size_t i = 0; i < texts.size(); ++i) results[i].vector = std::move((*vectors)[i]);
+  QUARRY_ASSIGN_OR_RETURN(std::vector<std::vector<float>> vectors, Forward(sequences));
+  for (size_t i = 0; i < texts.size(); ++i) results[i].vector = std::move(vectors[i]);
   return results;
 }
 

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "services/common/status/macros.h"
 
 namespace quarry::embedding {
 
@@ -18,9 +19,8 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
 }
 
 absl::StatusOr<nlohmann::json> ReadJsonObject(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadFileToString(path);
-  if (!text.ok()) return text.status();
-  nlohmann::json parsed = nlohmann::json::parse(*text, /*cb=*/nullptr, /*allow_exceptions=*/false);
+  QUARRY_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  nlohmann::json parsed = nlohmann::json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded() || !parsed.is_object()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON object"));
   }

@@ -7,6 +7,7 @@
 #include "services/common/server/env_flags.h"
 #include "services/common/server/runtime.h"
 #include "services/common/server/server_flags.h"
+#include "services/common/status/macros.h"
 #include "services/embedding/bert_encoder.h"
 #include "services/embedding/hashing_embedder.h"
 #include "services/embedding/serving/batcher.h"
@@ -79,12 +80,10 @@ int main(int argc, char** argv) {
   quarry::embedding::Batcher batcher(
       [&model](const std::vector<absl::string_view>& texts)
           -> absl::StatusOr<std::vector<quarry::embedding::EncodedText>> {
-        auto results = model.EmbedBatch(texts);
-        if (!results.ok()) return results.status();
-        std::vector<quarry::embedding::EncodedText> out(results->size());
-        for (size_t i = 0; i < results->size(); ++i) {
-          out[i] = {std::move((*results)[i].vector), (*results)[i].truncated,
-                    (*results)[i].token_count};
+        QUARRY_ASSIGN_OR_RETURN(auto results, model.EmbedBatch(texts));
+        std::vector<quarry::embedding::EncodedText> out(results.size());
+        for (size_t i = 0; i < results.size(); ++i) {
+          out[i] = {std::move(results[i].vector), results[i].truncated, results[i].token_count};
         }
         return out;
       },

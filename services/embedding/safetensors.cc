@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "services/common/status/macros.h"
 
 namespace quarry::embedding {
 namespace {
@@ -98,8 +99,7 @@ absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(const std
   }
   ::close(fd);  // the mapping stays valid
   file->size_ = file->map_size_;
-  absl::Status status = file->Parse(path);
-  if (!status.ok()) return status;
+  QUARRY_RETURN_IF_ERROR(file->Parse(path));
   return file;
 }
 
@@ -108,8 +108,7 @@ absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::FromBytes(std:
   file->owned_ = std::move(bytes);
   file->bytes_ = reinterpret_cast<const unsigned char*>(file->owned_.data());
   file->size_ = file->owned_.size();
-  absl::Status status = file->Parse("safetensors buffer");
-  if (!status.ok()) return status;
+  QUARRY_RETURN_IF_ERROR(file->Parse("safetensors buffer"));
   return file;
 }
 

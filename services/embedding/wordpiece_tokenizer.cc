@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "services/common/status/macros.h"
 #include "services/embedding/json_file.h"
 
 namespace quarry::embedding {
@@ -18,9 +19,8 @@ constexpr char kCls[] = "[CLS]";
 constexpr char kSep[] = "[SEP]";
 
 absl::StatusOr<std::vector<std::string>> ReadVocabTxt(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadFileToString(path);
-  if (!text.ok()) return text.status();
-  std::vector<std::string> vocab = absl::StrSplit(*text, '\n');
+  QUARRY_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  std::vector<std::string> vocab = absl::StrSplit(text, '\n');
   if (!vocab.empty() && vocab.back().empty()) vocab.pop_back();
   for (std::string& token : vocab) {
     if (!token.empty() && token.back() == '\r') token.pop_back();
@@ -68,17 +68,12 @@ absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::FromMode
   const std::string tokenizer_json = (fs::path(dir) / "tokenizer.json").string();
   std::error_code ec;
   if (fs::exists(vocab_txt, ec)) {
-    absl::StatusOr<std::vector<std::string>> v = ReadVocabTxt(vocab_txt);
-    if (!v.ok()) return v.status();
-    vocab = *std::move(v);
+    QUARRY_ASSIGN_OR_RETURN(vocab, ReadVocabTxt(vocab_txt));
   } else if (fs::exists(tokenizer_json, ec)) {
-    absl::StatusOr<nlohmann::json> root = ReadJsonObject(tokenizer_json);
-    if (!root.ok()) return root.status();
-    absl::StatusOr<std::vector<std::string>> v = ReadTokenizerJsonVocab(*root, tokenizer_json);
-    if (!v.ok()) return v.status();
-    vocab = *std::move(v);
-    auto normalizer = root->find("normalizer");
-    if (normalizer != root->end() && normalizer->is_object()) {
+    QUARRY_ASSIGN_OR_RETURN(nlohmann::json root, ReadJsonObject(tokenizer_json));
+    QUARRY_ASSIGN_OR_RETURN(vocab, ReadTokenizerJsonVocab(root, tokenizer_json));
+    auto normalizer = root.find("normalizer");
+    if (normalizer != root.end() && normalizer->is_object()) {
       options.basic.lower_case = JsonBool(*normalizer, "lowercase").value_or(true);
       options.basic.split_cjk = JsonBool(*normalizer, "handle_chinese_chars").value_or(true);
       std::optional<bool> strip = JsonBool(*normalizer, "strip_accents");

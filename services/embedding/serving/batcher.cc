@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/common/status/macros.h"
 
 namespace quarry::embedding {
 
@@ -61,7 +62,7 @@ absl::StatusOr<std::vector<EncodedText>> Batcher::Embed(const std::vector<std::s
         "embedding did not finish before the deadline (", request->remaining, " of ",
         texts.size(), " texts pending)"));
   }
-  if (!request->status.ok()) return request->status;
+  QUARRY_RETURN_IF_ERROR(request->status);
   return std::move(request->results);
 }
 
