@@ -7,6 +7,7 @@
 #include <pqxx/notification>
 
 #include "services/common/pg/errors.h"
+#include "services/common/status/macros.h"
 
 namespace quarry::pg {
 namespace {
@@ -44,7 +45,7 @@ absl::StatusOr<std::unique_ptr<Listener>> Listener::Create(
   if (channels.empty()) return absl::InvalidArgumentError("no channels to LISTEN on");
   std::unique_ptr<Listener> listener(
       new Listener(std::move(conninfo), std::move(channels)));
-  if (absl::Status s = listener->Connect(); !s.ok()) return s;
+  QUARRY_RETURN_IF_ERROR(listener->Connect());
   return listener;
 }
 
@@ -69,7 +70,7 @@ absl::Status Listener::Connect() {
 absl::StatusOr<std::vector<Notification>> Listener::WaitForNotification(
     absl::Duration timeout) {
   if (session_ == nullptr) {
-    if (absl::Status s = Connect(); !s.ok()) return s;
+    QUARRY_RETURN_IF_ERROR(Connect());
   }
   const absl::Time deadline = absl::Now() + timeout;
   try {

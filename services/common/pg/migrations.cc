@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/pg/embedded_migrations.h"
 #include "services/common/pg/errors.h"
+#include "services/common/status/macros.h"
 
 namespace quarry::pg {
 namespace {
@@ -66,7 +67,7 @@ absl::Status Migrate(const std::string& conninfo) {
 
 absl::Status Migrate(const std::string& conninfo,
                      const std::vector<Migration>& migrations) {
-  if (absl::Status s = Validate(migrations); !s.ok()) return s;
+  QUARRY_RETURN_IF_ERROR(Validate(migrations));
   const Migration* current = nullptr;
   try {
     pqxx::connection conn(conninfo);

@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/pg/errors.h"
+#include "services/common/status/macros.h"
 
 namespace quarry::pg {
 namespace {
@@ -78,8 +79,7 @@ absl::StatusOr<std::unique_ptr<Pool>> Pool::Create(PoolOptions options) {
     }
   }
   std::unique_ptr<Pool> pool(new Pool(std::move(options)));
-  absl::StatusOr<Lease> first = pool->Acquire();
-  if (!first.ok()) return first.status();
+  QUARRY_RETURN_IF_ERROR(pool->Acquire().status());
   return pool;
 }
 
@@ -169,10 +169,9 @@ void Pool::Return(std::unique_ptr<pqxx::connection> conn, bool broken) {
 
 absl::Status Pool::RunTransaction(
     absl::FunctionRef<absl::Status(pqxx::work&)> fn) {
-  absl::StatusOr<Lease> lease = Acquire();
-  if (!lease.ok()) return lease.status();
+  QUARRY_ASSIGN_OR_RETURN(Lease lease, Acquire());
   try {
-    pqxx::work tx(lease->conn());
+    pqxx::work tx(lease.conn());
     absl::Status status = fn(tx);
     if (!status.ok()) {
       tx.abort();
@@ -181,10 +180,10 @@ absl::Status Pool::RunTransaction(
     tx.commit();
     return absl::OkStatus();
   } catch (const std::exception& e) {
-    if (IsConnectionBroken(e)) lease->MarkBroken();
+    if (IsConnectionBroken(e)) lease.MarkBroken();
     return StatusFromException(e);
   } catch (...) {
-    lease->MarkBroken();
+    lease.MarkBroken();
     return absl::InternalError("non-standard exception in a PostgreSQL transaction");
   }
 }

@@ -9,12 +9,13 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "services/common/client/channel.h"
+#include "services/common/status/macros.h"
 #include "services/common/telemetry/grpc_interceptors.h"
 
 namespace quarry::server {
 
 absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const ServerOptions& options) {
-  if (absl::Status status = options.Validate(); !status.ok()) return status;
+  QUARRY_RETURN_IF_ERROR(options.Validate());
   // Debian builds Abseil without NDEBUG, which leaves Mutex deadlock
   // detection on: every lock acquisition then updates one process-wide
   // lock-order graph under a global lock (3% of a vector-search replica's CPU
@@ -41,22 +42,19 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const ServerOptions& op
   tracer_options.otlp_endpoint = options.otlp_endpoint;
   tracer_options.sampling_ratio = options.trace_sample_ratio;
   if (!options.internal_tls_ca_file.empty()) {
-    auto ca = ReadPemFile("--internal_tls_ca", options.internal_tls_ca_file);
-    if (!ca.ok()) return ca.status();
+    QUARRY_ASSIGN_OR_RETURN(std::string ca,
+                            ReadPemFile("--internal_tls_ca", options.internal_tls_ca_file));
     std::string cert, key;
     if (!options.internal_tls_cert_file.empty()) {
-      auto read_cert = ReadPemFile("--internal_tls_cert", options.internal_tls_cert_file);
-      if (!read_cert.ok()) return read_cert.status();
-      auto read_key = ReadPemFile("--internal_tls_key", options.internal_tls_key_file);
-      if (!read_key.ok()) return read_key.status();
-      cert = *read_cert;
-      key = *read_key;
+      QUARRY_ASSIGN_OR_RETURN(cert,
+                              ReadPemFile("--internal_tls_cert", options.internal_tls_cert_file));
+      QUARRY_ASSIGN_OR_RETURN(key,
+                              ReadPemFile("--internal_tls_key", options.internal_tls_key_file));
     }
-    runtime->channel_credentials_ = client::TlsChannelCredentials(*ca, cert, key);
+    runtime->channel_credentials_ = client::TlsChannelCredentials(ca, cert, key);
   }
-  auto tracer = telemetry::Tracer::Create(tracer_options, runtime->metrics_.get());
-  if (!tracer.ok()) return tracer.status();
-  runtime->tracer_ = std::move(*tracer);
+  QUARRY_ASSIGN_OR_RETURN(runtime->tracer_,
+                          telemetry::Tracer::Create(tracer_options, runtime->metrics_.get()));
   return runtime;
 }
 

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/common/status/macros.h"
 
 namespace quarry::server {
 
@@ -35,18 +36,15 @@ namespace {
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
     const ServerOptions& options) {
   if (options.tls_cert_file.empty()) return grpc::InsecureServerCredentials();
-  auto cert = ReadPemFile("--tls_cert", options.tls_cert_file);
-  if (!cert.ok()) return cert.status();
-  auto key = ReadPemFile("--tls_key", options.tls_key_file);
-  if (!key.ok()) return key.status();
+  QUARRY_ASSIGN_OR_RETURN(std::string cert, ReadPemFile("--tls_cert", options.tls_cert_file));
+  QUARRY_ASSIGN_OR_RETURN(std::string key, ReadPemFile("--tls_key", options.tls_key_file));
   grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
   if (!options.tls_client_ca_file.empty()) {
-    auto ca = ReadPemFile("--tls_client_ca", options.tls_client_ca_file);
-    if (!ca.ok()) return ca.status();
-    ssl.pem_root_certs = *ca;
+    QUARRY_ASSIGN_OR_RETURN(ssl.pem_root_certs,
+                            ReadPemFile("--tls_client_ca", options.tls_client_ca_file));
     ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
   }
-  ssl.pem_key_cert_pairs.push_back({*key, *cert});
+  ssl.pem_key_cert_pairs.push_back({key, cert});
   return grpc::SslServerCredentials(ssl);
 }
 
@@ -113,16 +111,15 @@ class HealthNamesOption final : public grpc::ServerBuilderOption {
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
                                                       const std::vector<grpc::Service*>& services,
                                                       InterceptorFactories interceptors) {
-  if (absl::Status status = options.Validate(); !status.ok()) return status;
+  QUARRY_RETURN_IF_ERROR(options.Validate());
   grpc::EnableDefaultHealthCheckService(false);  // Ours: see health_service.h.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
-  auto credentials = ServerCredentials(options);
-  if (!credentials.ok()) return credentials.status();
+  QUARRY_ASSIGN_OR_RETURN(auto credentials, ServerCredentials(options));
   grpc::ServerBuilder builder;
   const std::string address = absl::StrCat(options.host, ":", options.port);
   int selected_port = 0;
-  builder.AddListeningPort(address, *credentials, &selected_port);
+  builder.AddListeningPort(address, credentials, &selected_port);
   ConfigureChannel(options, builder);
   auto result = std::unique_ptr<Server>(new Server(options, std::make_unique<HealthService>()));
   // The short --service_name ("embedding") keeps answering too, for callers

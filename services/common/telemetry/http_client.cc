@@ -19,6 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "services/common/status/macros.h"
 
 namespace quarry::telemetry {
 namespace {
@@ -107,7 +108,7 @@ absl::Status SendAll(int fd, absl::string_view data, absl::Time deadline) {
     if (n > 0) {
       data.remove_prefix(static_cast<size_t>(n));
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (absl::Status s = WaitReady(fd, POLLOUT, deadline, "send"); !s.ok()) return s;
+      QUARRY_RETURN_IF_ERROR(WaitReady(fd, POLLOUT, deadline, "send"));
     } else if (n < 0 && errno == EINTR) {
       continue;
     } else {
@@ -128,7 +129,7 @@ absl::Status ReceiveUntil(int fd, std::string& buffer, absl::Time deadline, Enou
     } else if (n == 0) {
       return absl::OkStatus();
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      if (absl::Status s = WaitReady(fd, POLLIN, deadline, "receive"); !s.ok()) return s;
+      QUARRY_RETURN_IF_ERROR(WaitReady(fd, POLLIN, deadline, "receive"));
     } else if (errno != EINTR) {
       return absl::UnavailableError(absl::StrCat("HTTP receive: ", strerror(errno)));
     }
@@ -204,32 +205,26 @@ absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url) {
 absl::StatusOr<HttpResponse> HttpRequest(absl::string_view method, absl::string_view url,
                                          absl::string_view content_type, absl::string_view body,
                                          absl::Duration timeout) {
-  absl::StatusOr<HttpUrl> parsed = ParseHttpUrl(url);
-  if (!parsed.ok()) return parsed.status();
+  QUARRY_ASSIGN_OR_RETURN(HttpUrl parsed, ParseHttpUrl(url));
   const absl::Time deadline = absl::Now() + timeout;
-  absl::StatusOr<int> fd_or = Connect(*parsed, deadline);
-  if (!fd_or.ok()) return fd_or.status();
-  Fd fd(*fd_or);
+  QUARRY_ASSIGN_OR_RETURN(int connected, Connect(parsed, deadline));
+  Fd fd(connected);
 
-  const bool ipv6 = parsed->host.find(':') != std::string::npos;
-  std::string request = absl::StrCat(method, " ", parsed->path, " HTTP/1.1\r\nHost: ",
-                                     ipv6 ? "[" : "", parsed->host, ipv6 ? "]" : "", ":",
-                                     parsed->port, "\r\nConnection: close\r\n");
+  const bool ipv6 = parsed.host.find(':') != std::string::npos;
+  std::string request = absl::StrCat(method, " ", parsed.path, " HTTP/1.1\r\nHost: ",
+                                     ipv6 ? "[" : "", parsed.host, ipv6 ? "]" : "", ":",
+                                     parsed.port, "\r\nConnection: close\r\n");
   if (!content_type.empty()) absl::StrAppend(&request, "Content-Type: ", content_type, "\r\n");
   if (method != "GET" || !body.empty()) {
     absl::StrAppend(&request, "Content-Length: ", body.size(), "\r\n");
   }
   absl::StrAppend(&request, "\r\n", body);
-  if (absl::Status s = SendAll(fd.get(), request, deadline); !s.ok()) return s;
+  QUARRY_RETURN_IF_ERROR(SendAll(fd.get(), request, deadline));
 
   std::string buffer;
-  if (absl::Status s = ReceiveUntil(fd.get(), buffer, deadline,
-                                    [](const std::string& b) {
-                                      return b.find("\r\n\r\n") != std::string::npos;
-                                    });
-      !s.ok()) {
-    return s;
-  }
+  QUARRY_RETURN_IF_ERROR(ReceiveUntil(fd.get(), buffer, deadline, [](const std::string& b) {
+    return b.find("\r\n\r\n") != std::string::npos;
+  }));
   const size_t header_end = buffer.find("\r\n\r\n");
   if (header_end == std::string::npos) {
     return absl::InternalError("HTTP response ended inside its headers");
@@ -256,13 +251,11 @@ absl::StatusOr<HttpResponse> HttpRequest(absl::string_view method, absl::string_
     }
   }
   const size_t body_start = header_end + 4;
-  absl::Status received = ReceiveUntil(
-      fd.get(), buffer, deadline, [&](const std::string& b) {
-        if (chunked) return DecodeChunked(absl::string_view(b).substr(body_start)).has_value();
-        if (content_length.has_value()) return b.size() >= body_start + *content_length;
-        return false;  // read to end of stream
-      });
-  if (!received.ok()) return received;
+  QUARRY_RETURN_IF_ERROR(ReceiveUntil(fd.get(), buffer, deadline, [&](const std::string& b) {
+    if (chunked) return DecodeChunked(absl::string_view(b).substr(body_start)).has_value();
+    if (content_length.has_value()) return b.size() >= body_start + *content_length;
+    return false;  // read to end of stream
+  }));
   absl::string_view raw = absl::string_view(buffer).substr(body_start);
   if (chunked) {
     std::optional<std::string> decoded = DecodeChunked(raw);

@@ -5,6 +5,7 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "services/common/status/macros.h"
 
 namespace quarry::telemetry {
 namespace {
@@ -69,10 +70,9 @@ absl::StatusOr<std::unique_ptr<Tracer>> Tracer::Create(const TracerOptions& opti
   }
   std::shared_ptr<SpanSink> sink;
   if (!options.otlp_endpoint.empty()) {
-    absl::StatusOr<std::unique_ptr<OtlpHttpExporter>> exporter =
-        OtlpHttpExporter::Create(options.otlp_endpoint, options.service_name);
-    if (!exporter.ok()) return exporter.status();
-    sink = std::make_shared<BatchSpanProcessor>(*std::move(exporter), options.batch, metrics);
+    QUARRY_ASSIGN_OR_RETURN(std::unique_ptr<OtlpHttpExporter> exporter,
+                            OtlpHttpExporter::Create(options.otlp_endpoint, options.service_name));
+    sink = std::make_shared<BatchSpanProcessor>(std::move(exporter), options.batch, metrics);
   }
   return std::make_unique<Tracer>(options.service_name, options.sampling_ratio, std::move(sink));
 }

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include "services/common/status/macros.h"
+
 namespace quarry::pg {
 namespace {
 
@@ -26,14 +28,12 @@ void PostgresTestEnvironment::SetUp() {
 void PostgresTestEnvironment::TearDown() { Server().reset(); }
 
 absl::StatusOr<TestDatabase> NewTestDatabase(int pool_size, bool migrated) {
-  auto conninfo = TestPostgres().CreateDatabase(migrated);
-  if (!conninfo.ok()) return conninfo.status();
+  QUARRY_ASSIGN_OR_RETURN(std::string conninfo, TestPostgres().CreateDatabase(migrated));
   PoolOptions options;
-  options.conninfo = *conninfo;
+  options.conninfo = conninfo;
   options.size = pool_size;
-  auto pool = Pool::Create(options);
-  if (!pool.ok()) return pool.status();
-  return TestDatabase{*conninfo, std::move(*pool)};
+  QUARRY_ASSIGN_OR_RETURN(std::unique_ptr<Pool> pool, Pool::Create(options));
+  return TestDatabase{conninfo, std::move(pool)};
 }
 
 PostgresTestServer& TestPostgres() {

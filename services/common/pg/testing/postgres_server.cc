@@ -31,6 +31,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "services/common/pg/migrations.h"
+#include "services/common/status/macros.h"
 
 namespace quarry::pg {
 namespace {
@@ -222,12 +223,11 @@ absl::Status PostgresTestServer::Init() {
   initdb.drop_privileges = drop_privileges_;
   initdb.uid = uid_;
   initdb.gid = gid_;
-  absl::StatusOr<pid_t> pid = Spawn(initdb);
-  if (!pid.ok()) return pid.status();
+  QUARRY_ASSIGN_OR_RETURN(pid_t pid, Spawn(initdb));
   int status = 0;
-  if (!WaitFor(*pid, absl::Seconds(50), &status)) {
-    kill(*pid, SIGKILL);
-    WaitFor(*pid, absl::Seconds(5), &status);
+  if (!WaitFor(pid, absl::Seconds(50), &status)) {
+    kill(pid, SIGKILL);
+    WaitFor(pid, absl::Seconds(5), &status);
     return absl::DeadlineExceededError("initdb did not finish within 50s");
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -237,15 +237,14 @@ absl::Status PostgresTestServer::Init() {
 
   absl::Status started = absl::UnavailableError("no port tried");
   for (int attempt = 0; attempt < 5; ++attempt) {
-    absl::StatusOr<int> port = PickFreePort();
-    if (!port.ok()) return port.status();
+    QUARRY_ASSIGN_OR_RETURN(int port, PickFreePort());
     bool port_in_use = false;
-    started = StartOnPort(*port, &port_in_use);
+    started = StartOnPort(port, &port_in_use);
     if (started.ok() || !port_in_use) break;
   }
-  if (!started.ok()) return started;
+  QUARRY_RETURN_IF_ERROR(started);
 
-  if (absl::Status s = Admin(absl::StrCat("CREATE DATABASE ", kTemplateDb)); !s.ok()) return s;
+  QUARRY_RETURN_IF_ERROR(Admin(absl::StrCat("CREATE DATABASE ", kTemplateDb)));
   if (absl::Status s = Migrate(ConnInfo(kTemplateDb)); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("migrating the test database: ", s.message()));
   }
@@ -301,9 +300,7 @@ absl::Status PostgresTestServer::StartOnPort(int port, bool* port_in_use) {
   postgres.gid = gid_;
   postgres.die_with_parent = true;
   const size_t log_offset = TailOf(postgres.log_path, 1 << 30).size();
-  absl::StatusOr<pid_t> pid = Spawn(postgres);
-  if (!pid.ok()) return pid.status();
-  pid_ = *pid;
+  QUARRY_ASSIGN_OR_RETURN(pid_, Spawn(postgres));
   port_ = port;
   RegisterPostmaster(pid_);
 
@@ -361,9 +358,8 @@ absl::Status PostgresTestServer::Admin(const std::string& sql) {
 
 absl::StatusOr<std::string> PostgresTestServer::CreateDatabase(bool migrated) {
   const std::string name = absl::StrCat("quarry_test_", next_db_.fetch_add(1));
-  absl::Status s = Admin(absl::StrCat("CREATE DATABASE ", name, " TEMPLATE ",
-                                      migrated ? kTemplateDb : "template0"));
-  if (!s.ok()) return s;
+  QUARRY_RETURN_IF_ERROR(Admin(
+      absl::StrCat("CREATE DATABASE ", name, " TEMPLATE ", migrated ? kTemplateDb : "template0")));
   return ConnInfo(name);
 }
 
@@ -416,7 +412,7 @@ absl::Status PostgresTestServer::ListenAlsoOn(const std::string& address,
 }
 
 absl::Status PostgresTestServer::Restart() {
-  if (absl::Status s = Stop(); !s.ok()) return s;
+  QUARRY_RETURN_IF_ERROR(Stop());
   return Start();
 }
 
