@@ -61,6 +61,9 @@ struct DistanceKernel {
   float (*l2_u8)(const float*, const float*, const uint8_t*, size_t);
   float (*l2_u8u8)(const float*, const uint8_t*, const uint8_t*, size_t);
   float (*dot_u8u8)(const float*, const float*, const uint8_t*, const uint8_t*, size_t);
+  // dot and l2 in hnswlib's calling convention (see DistanceFn).
+  DistanceFn inner_product_distance;
+  DistanceFn l2_distance;
 };
 // Every kernel this CPU can run, widest first (tests compare them).
 std::vector<DistanceKernel> SupportedKernels();

@@ -45,7 +45,7 @@ void ScalarQuantizer::Encode(const float* vector, uint8_t* codes) const {
 }
 
 // hnswlib calls these for every pair it compares while building the graph;
-// the SIMD kernels in distance.cc compute the same sums (to float rounding).
+// the SIMD kernels (distance_avx2.cc, distance_avx512.cc) compute the same sums (to float rounding).
 float ScalarQuantizer::L2Distance(const void* a, const void* b,
                                   const void* params) {
   const auto* q = static_cast<const ScalarQuantizer*>(params);
