@@ -1,12 +1,14 @@
 #include "services/gateway/validation.h"
 
 #include <cmath>
+#include <optional>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
+#include "services/common/model/finite.h"
 #include "services/common/text/utf8.h"
 #include "services/gateway/limits.h"
 
@@ -137,10 +139,8 @@ absl::Status ValidateVector(absl::string_view field, const Vector& vector, int d
     return Invalid(field, absl::StrCat("has dimension ", vector.values_size(),
                                        ", the collection's is ", dimension));
   }
-  for (int i = 0; i < vector.values_size(); ++i) {
-    if (!std::isfinite(vector.values(i))) {
-      return Invalid(absl::StrCat(field, ".values[", i, "]"), "must be finite (no NaN or Inf)");
-    }
+  if (std::optional<size_t> i = model::FirstNonFinite(vector.values()); i.has_value()) {
+    return Invalid(absl::StrCat(field, ".values[", *i, "]"), "must be finite (no NaN or Inf)");
   }
   return absl::OkStatus();
 }

@@ -1,9 +1,9 @@
 #include "services/vector_search/hnsw_index.h"
 
-#include <cmath>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/model/finite.h"
 #include "services/common/telemetry/logger.h"
 #include "services/vector_search/distance.h"
 #include "services/vector_search/index_state.h"
@@ -18,9 +18,7 @@ absl::Status CheckVector(absl::Span<const float> v, size_t dimension) {
     return absl::InvalidArgumentError(absl::StrCat(
         "vector has ", v.size(), " values, the index dimension is ", dimension));
   }
-  for (float x : v) {
-    if (!std::isfinite(x)) return absl::InvalidArgumentError("vector values must be finite");
-  }
+  if (!model::AllFinite(v)) return absl::InvalidArgumentError("vector values must be finite");
   return absl::OkStatus();
 }
 

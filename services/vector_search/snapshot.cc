@@ -5,11 +5,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cmath>
 #include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/model/finite.h"
 #include "services/vector_search/binary_io.h"
 #include "services/vector_search/crc32c.h"
 
@@ -131,9 +131,7 @@ absl::StatusOr<SnapshotData> DecodeSnapshot(std::string_view bytes) {
     if (!r.GetFloats(doc.vector.data(), vector_len).ok()) {
       return Truncated("vector");
     }
-    for (float x : doc.vector) {
-      if (!std::isfinite(x)) return Truncated("vector value");
-    }
+    if (!model::AllFinite(doc.vector)) return Truncated("vector value");
     // Without a graph the index is rebuilt from the documents, so each must be
     // a live one with its vector (a dead slot there would be loaded as a live
     // document with an empty id); with a graph, dead slots carry no vector.

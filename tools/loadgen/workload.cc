@@ -12,6 +12,7 @@
 #include "quarry/gateway/v1/search_service.grpc.pb.h"
 #include "quarry/search/v1/shard_service.grpc.pb.h"
 #include "services/common/model/limits.h"
+#include "services/common/status/macros.h"
 
 namespace quarry::loadgen {
 namespace {
@@ -321,9 +322,8 @@ absl::StatusOr<std::unique_ptr<Workload>> MakeMix(const std::string& spec,
     if (name_weight.size() != 2 || !absl::SimpleAtod(name_weight[1], &weight) || weight <= 0) {
       return absl::InvalidArgumentError(absl::StrCat("--rpc: bad mix entry \"", part, "\""));
     }
-    auto workload = MakeWorkload(name_weight[0], channel, options);
-    if (!workload.ok()) return workload.status();
-    parts.push_back(std::move(*workload));
+    QUARRY_ASSIGN_OR_RETURN(auto workload, MakeWorkload(name_weight[0], channel, options));
+    parts.push_back(std::move(workload));
     weights.push_back(weight);
   }
   return std::make_unique<MixWorkload>(std::move(parts), std::move(weights));

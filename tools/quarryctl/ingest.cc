@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 #include "services/common/model/limits.h"
+#include "services/common/status/macros.h"
 
 namespace quarry::ctl {
 
@@ -103,10 +104,9 @@ absl::StatusOr<std::unique_ptr<DocumentReader>> DocumentReader::Open(const std::
   auto reader = std::unique_ptr<DocumentReader>(
       new DocumentReader(path, std::move(in), csv, static_cast<int64_t>(size)));
   if (csv) {
-    auto header = reader->ReadCsvRecord();
-    if (!header.ok()) return header.status();
-    if (!header->has_value()) return absl::InvalidArgumentError("empty CSV file");
-    reader->header_ = **header;
+    QUARRY_ASSIGN_OR_RETURN(auto header, reader->ReadCsvRecord());
+    if (!header.has_value()) return absl::InvalidArgumentError("empty CSV file");
+    reader->header_ = *header;
     bool has_id = false, has_text = false;
     for (const auto& column : reader->header_) {
       has_id |= column == "id";
@@ -201,11 +201,10 @@ absl::StatusOr<std::optional<std::vector<std::string>>> DocumentReader::ReadCsvR
 absl::StatusOr<std::optional<InputDocument>> DocumentReader::NextCsv() {
   while (true) {
     const int64_t first_line = line_ + 1;  // a quoted field may span lines
-    auto record = ReadCsvRecord();
-    if (!record.ok()) return record.status();
+    QUARRY_ASSIGN_OR_RETURN(auto record, ReadCsvRecord());
     offset_ = in_.eof() ? size_bytes_ : static_cast<int64_t>(in_.tellg());
-    if (!record->has_value()) return std::nullopt;
-    const auto& fields = **record;
+    if (!record.has_value()) return std::nullopt;
+    const auto& fields = *record;
     if (fields.size() == 1 && fields[0].empty()) continue;  // Blank line.
     if (fields.size() != header_.size()) {
       return Bad(first_line,

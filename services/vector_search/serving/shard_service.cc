@@ -1,9 +1,11 @@
 #include "services/vector_search/serving/shard_service.h"
 
 #include <cmath>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/common/model/finite.h"
 #include "services/common/model/limits.h"
 #include "services/common/status/status.h"
 #include "services/vector_search/filter_proto.h"
@@ -28,11 +30,9 @@ absl::Status ValidateSearchShard(const SearchShardRequest& request, uint32_t dim
     return absl::InvalidArgumentError(absl::StrCat("vector: has dimension ", values.size(),
                                                    ", the collection's is ", dimension));
   }
-  for (int i = 0; i < values.size(); ++i) {
-    if (!std::isfinite(values[i])) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("vector.values[", i, "]: must be finite (no NaN or Inf)"));
-    }
+  if (std::optional<size_t> i = model::FirstNonFinite(values); i.has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("vector.values[", *i, "]: must be finite (no NaN or Inf)"));
   }
   if (request.has_min_score() && !std::isfinite(request.min_score())) {
     return absl::InvalidArgumentError("min_score: must be finite");
