@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "services/common/model/metric.h"
 #include "services/vector_search/filter.h"
 
 namespace quarry::vector_search {
@@ -15,14 +16,10 @@ namespace quarry::vector_search {
 // serving code. (There is one index implementation, HnswIndex, and nothing
 // is written against an abstract one, so there is no interface class.)
 
-// How vectors are compared; numbering matches quarry.common.v1.Metric. Every
-// score is "higher is more similar": cosine similarity, inner product, or
-// -squared Euclidean distance.
-enum class Metric : uint32_t {
-  kCosine = 1,
-  kDot = 2,
-  kL2 = 3,
-};
+// How vectors are compared: the model's enum (numbering, score direction and
+// stored spellings are defined there), so the tailer reads collections.metric
+// straight into it.
+using Metric = model::Metric;
 
 // One search result.
 struct Hit {

@@ -30,6 +30,8 @@
 #include "quarry/gateway/v1/job_service.grpc.pb.h"
 #include "quarry/gateway/v1/search_service.grpc.pb.h"
 #include "quarry/gateway/v1/stats_service.grpc.pb.h"
+#include "services/common/model/metric.h"
+#include "services/common/model/metric_proto.h"
 #include "services/common/pg/migrations.h"
 #include "services/common/pg/pool.h"
 #include "services/gateway/api_key.h"
@@ -260,15 +262,9 @@ int Collections(const Ctl& ctl, const std::vector<std::string>& args) {
     c->set_dimension(absl::GetFlag(FLAGS_dimension));
     c->set_model(absl::GetFlag(FLAGS_model));
     const std::string metric = absl::GetFlag(FLAGS_metric);
-    if (metric == "cosine") {
-      c->set_metric(quarry::common::v1::METRIC_COSINE);
-    } else if (metric == "dot") {
-      c->set_metric(quarry::common::v1::METRIC_DOT);
-    } else if (metric == "l2") {
-      c->set_metric(quarry::common::v1::METRIC_L2);
-    } else {
-      return Fail("--metric must be cosine, dot or l2");
-    }
+    const std::optional<quarry::model::Metric> parsed = quarry::model::ParseMetric(metric);
+    if (!parsed.has_value()) return Fail("--metric must be cosine, dot or l2");
+    c->set_metric(quarry::model::MetricToProto(*parsed));
     CreateCollectionResponse response;
     return Print(stub->CreateCollection(ctl.Context().get(), request, &response), response);
   }

@@ -1,6 +1,8 @@
 #include "services/gateway/api/convert.h"
 
 #include "absl/strings/str_cat.h"
+#include "services/common/model/metric.h"
+#include "services/common/model/metric_proto.h"
 
 namespace quarry::gateway {
 
@@ -18,15 +20,12 @@ absl::Time FromProto(const google::protobuf::Timestamp& time) {
 }
 
 std::string MetricName(Metric metric) {
-  return metric == quarry::common::v1::METRIC_DOT  ? "dot"
-         : metric == quarry::common::v1::METRIC_L2 ? "l2"
-                                                    : "cosine";
+  return std::string(model::MetricName(model::MetricFromProto(metric)));
 }
 
 Metric MetricFromName(const std::string& name) {
-  if (name == "dot") return quarry::common::v1::METRIC_DOT;
-  if (name == "l2") return quarry::common::v1::METRIC_L2;
-  return quarry::common::v1::METRIC_COSINE;
+  // The schema lets only the three spellings in; cosine is the API's default.
+  return model::MetricToProto(model::ParseMetric(name).value_or(model::Metric::kCosine));
 }
 
 std::string ScopeName(int scope) {

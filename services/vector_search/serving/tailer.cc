@@ -4,18 +4,13 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
+#include "services/common/model/metric.h"
 #include "services/common/model/vector_codec.h"
 #include "services/common/pg/listener.h"
 #include "services/common/sql/text_array.h"
 
 namespace quarry::vector_search {
 namespace {
-
-Metric ParseMetric(const std::string& name) {
-  if (name == "dot") return Metric::kDot;
-  if (name == "l2") return Metric::kL2;
-  return Metric::kCosine;
-}
 
 struct Batch {
   std::vector<DocumentChange> changes;
@@ -44,7 +39,7 @@ absl::Status Tailer::RefreshCollections() {
   if (!rows.ok()) return rows.status();
   std::vector<CollectionSpec> specs;
   for (const auto& row : *rows) {
-    specs.push_back({row[0].as<int64_t>(), ParseMetric(row[2].as<std::string>()),
+    specs.push_back({row[0].as<int64_t>(), model::ParseMetric(row[2].as<std::string>()).value_or(Metric::kCosine),
                      row[1].as<uint32_t>()});
   }
   state_.SetCollections(specs);
