@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/common/status/macros.h"
 
 namespace quarry::jobqueue {
 namespace {
@@ -34,20 +35,21 @@ absl::StatusOr<std::vector<Job>> PgJobQueue::Claim(const std::string& owner,
 }
 
 absl::StatusOr<bool> PgJobQueue::Heartbeat(const Job& claimed, absl::Duration lease) {
-  auto cancel = pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<std::optional<bool>> {
-    return pgjobs::Heartbeat(txn, claimed, lease);
-  });
-  if (!cancel.ok()) return cancel.status();
-  if (!cancel->has_value()) return LeaseLost(claimed);
-  return **cancel;
+  QUARRY_ASSIGN_OR_RETURN(
+      std::optional<bool> cancel,
+      pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<std::optional<bool>> {
+        return pgjobs::Heartbeat(txn, claimed, lease);
+      }));
+  if (!cancel.has_value()) return LeaseLost(claimed);
+  return *cancel;
 }
 
 template <typename Update>
 absl::Status PgJobQueue::Fenced(const Job& claimed, Update update) {
-  auto held = pool_.WithTransaction(
-      [&](pqxx::work& txn) -> absl::StatusOr<bool> { return update(txn); });
-  if (!held.ok()) return held.status();
-  return *held ? absl::OkStatus() : LeaseLost(claimed);
+  QUARRY_ASSIGN_OR_RETURN(
+      bool held,
+      pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<bool> { return update(txn); }));
+  return held ? absl::OkStatus() : LeaseLost(claimed);
 }
 
 absl::Status PgJobQueue::SetProgress(const Job& claimed, double fraction,

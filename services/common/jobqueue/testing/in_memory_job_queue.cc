@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/common/status/macros.h"
 
 namespace quarry::jobqueue {
 
@@ -98,9 +99,8 @@ absl::StatusOr<std::vector<Job>> InMemoryJobQueue::Claim(const std::string& owne
 
 absl::StatusOr<bool> InMemoryJobQueue::Heartbeat(const Job& claimed, absl::Duration lease) {
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<Job*> held = Held(claimed);
-  if (!held.ok()) return held.status();
-  Job& job = **held;
+  QUARRY_ASSIGN_OR_RETURN(Job* held, Held(claimed));
+  Job& job = *held;
   job.lease_expires_at = absl::Now() + lease;
   return job.cancel_requested;
 }
@@ -108,9 +108,8 @@ absl::StatusOr<bool> InMemoryJobQueue::Heartbeat(const Job& claimed, absl::Durat
 absl::Status InMemoryJobQueue::SetProgress(const Job& claimed, double fraction,
                                            const std::string& message) {
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<Job*> held = Held(claimed);
-  if (!held.ok()) return held.status();
-  Job& job = **held;
+  QUARRY_ASSIGN_OR_RETURN(Job* held, Held(claimed));
+  Job& job = *held;
   job.progress = fraction;
   job.progress_message = message;
   progress_[job.id].push_back(fraction);
@@ -119,9 +118,8 @@ absl::Status InMemoryJobQueue::SetProgress(const Job& claimed, double fraction,
 
 absl::Status InMemoryJobQueue::Complete(const Job& claimed, const std::string& result_json) {
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<Job*> held = Held(claimed);
-  if (!held.ok()) return held.status();
-  Job& job = **held;
+  QUARRY_ASSIGN_OR_RETURN(Job* held, Held(claimed));
+  Job& job = *held;
   job.state = JobState::kSucceeded;
   job.result_json = result_json;
   job.progress = 1;
@@ -134,9 +132,8 @@ absl::Status InMemoryJobQueue::Complete(const Job& claimed, const std::string& r
 absl::Status InMemoryJobQueue::Fail(const Job& claimed, const std::string& error,
                                     bool permanent, absl::Duration retry_delay) {
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<Job*> held = Held(claimed);
-  if (!held.ok()) return held.status();
-  Job& job = **held;
+  QUARRY_ASSIGN_OR_RETURN(Job* held, Held(claimed));
+  Job& job = *held;
   job.last_error = error;
   job.lease_owner.clear();
   job.lease_expires_at.reset();
@@ -153,9 +150,8 @@ absl::Status InMemoryJobQueue::Fail(const Job& claimed, const std::string& error
 
 absl::Status InMemoryJobQueue::MarkCancelled(const Job& claimed) {
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<Job*> held = Held(claimed);
-  if (!held.ok()) return held.status();
-  Job& job = **held;
+  QUARRY_ASSIGN_OR_RETURN(Job* held, Held(claimed));
+  Job& job = *held;
   job.state = JobState::kCancelled;
   job.lease_owner.clear();
   job.lease_expires_at.reset();
@@ -165,9 +161,8 @@ absl::Status InMemoryJobQueue::MarkCancelled(const Job& claimed) {
 
 absl::Status InMemoryJobQueue::Release(const Job& claimed) {
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<Job*> held = Held(claimed);
-  if (!held.ok()) return held.status();
-  Job& job = **held;
+  QUARRY_ASSIGN_OR_RETURN(Job* held, Held(claimed));
+  Job& job = *held;
   job.state = JobState::kQueued;
   job.attempts -= 1;
   job.lease_owner.clear();
