@@ -32,6 +32,7 @@
 #include "quarry/gateway/v1/stats_service.grpc.pb.h"
 #include "services/common/model/metric.h"
 #include "services/common/model/metric_proto.h"
+#include "services/common/model/scopes.h"
 #include "services/common/pg/migrations.h"
 #include "services/common/pg/pool.h"
 #include "services/gateway/api_key.h"
@@ -665,7 +666,8 @@ int Admin(const std::vector<std::string>& args) {
     record.id = key.id;
     record.tenant_id = quarry::gateway::store::EnsureTenant(txn, absl::GetFlag(FLAGS_tenant));
     record.name = absl::GetFlag(FLAGS_name).empty() ? "bootstrap admin" : absl::GetFlag(FLAGS_name);
-    record.scopes = {"read", "write", "admin"};
+    record.scopes =
+        std::vector<std::string>(quarry::model::kScopes.begin(), quarry::model::kScopes.end());
     quarry::gateway::store::InsertKey(txn, record, key.hash);
     return record.tenant_id;
   });

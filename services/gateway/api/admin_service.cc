@@ -1,6 +1,7 @@
 #include "services/gateway/api/admin_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "services/common/model/scopes.h"
 #include "services/gateway/api/convert.h"
 #include "services/gateway/api_key.h"
 #include "services/gateway/validation.h"
@@ -18,7 +19,7 @@ grpc::Status AdminServiceImpl::CreateApiKey(grpc::ServerContext* context,
     key.tenant_id = caller.tenant_id;
     key.name = request->key().name();
     for (int scope : request->key().scopes()) key.scopes.push_back(ScopeName(scope));
-    if (key.scopes.empty()) key.scopes.push_back("read");
+    if (key.scopes.empty()) key.scopes.push_back(std::string(model::kScopeRead));
     if (request->key().rate_limit_per_second() > 0) {
       key.rate_limit_per_second = request->key().rate_limit_per_second();
     }

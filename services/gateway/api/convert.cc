@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/model/metric.h"
 #include "services/common/model/metric_proto.h"
+#include "services/common/model/scopes.h"
 
 namespace quarry::gateway {
 
@@ -29,15 +30,15 @@ Metric MetricFromName(const std::string& name) {
 }
 
 std::string ScopeName(int scope) {
-  return scope == v1::SCOPE_ADMIN   ? "admin"
-         : scope == v1::SCOPE_WRITE ? "write"
-                                    : "read";
+  return std::string(scope == v1::SCOPE_ADMIN   ? model::kScopeAdmin
+                     : scope == v1::SCOPE_WRITE ? model::kScopeWrite
+                                                : model::kScopeRead);
 }
 
 v1::Scope ScopeFromName(const std::string& name) {
-  return name == "admin"   ? v1::SCOPE_ADMIN
-         : name == "write" ? v1::SCOPE_WRITE
-                           : v1::SCOPE_READ;
+  return name == model::kScopeAdmin   ? v1::SCOPE_ADMIN
+         : name == model::kScopeWrite ? v1::SCOPE_WRITE
+                                      : v1::SCOPE_READ;
 }
 
 v1::JobState JobStateToProto(jobqueue::JobState state) {
