@@ -9,26 +9,16 @@
 
 #include <pqxx/pqxx>
 
-#include "absl/time/time.h"
 #include "quarry/gateway/v1/document_service.pb.h"
+#include "services/gateway/records.h"
 
 namespace quarry::gateway::store {
 
 // The gateway's SQL over the schema of the first migration: tenants and keys,
 // collections, documents and stats. Every function runs inside a transaction
 // it is given and may throw libpqxx exceptions: call them only inside
-// pg::Pool::WithTransaction, which maps them to absl::Status.
-
-struct KeyRecord {
-  std::string id;
-  int64_t tenant_id = 0;
-  std::string name;
-  std::vector<std::string> scopes;  // "read", "write", "admin"
-  std::optional<double> rate_limit_per_second;
-  std::optional<int> burst;
-  absl::Time created_at;
-  std::optional<absl::Time> revoked_at;
-};
+// pg::Pool::WithTransaction, which maps them to absl::Status. The records
+// they take and return are in records.h.
 
 // The tenant named `name`, created if missing.
 int64_t EnsureTenant(pqxx::work& txn, const std::string& name);
@@ -38,16 +28,6 @@ std::optional<KeyRecord> FindKeyByHash(pqxx::work& txn, const std::string& key_h
 std::vector<KeyRecord> ListKeys(pqxx::work& txn, int64_t tenant_id);
 // Revokes the tenant's key (once); nullopt if the tenant has no such key.
 std::optional<KeyRecord> RevokeKey(pqxx::work& txn, int64_t tenant_id, const std::string& id);
-
-struct CollectionRecord {
-  int64_t id = 0;
-  int64_t tenant_id = 0;
-  std::string name;
-  int dimension = 0;
-  std::string metric;  // "cosine", "dot", "l2"
-  std::string model;
-  absl::Time created_at;
-};
 
 // Throws unique_violation (ALREADY_EXISTS) if the tenant has a live collection of that name.
 CollectionRecord InsertCollection(pqxx::work& txn, const CollectionRecord& collection);
@@ -77,16 +57,6 @@ std::vector<CollectionRecord> ListCollections(pqxx::work& txn, int64_t tenant_id
 // leave every shard's index); returns how many documents were tombstoned.
 int64_t SoftDeleteCollection(pqxx::work& txn, int64_t collection_id);
 
-struct UpsertResult {
-  int inserted = 0;
-  int updated = 0;
-  int unchanged = 0;
-  // Highest seq this write produced (0 if nothing changed).
-  int64_t max_seq = 0;
-  // Ids whose text has no current vector (need embedding).
-  std::vector<std::string> pending_ids;
-};
-
 // Inserts or replaces documents in one statement. A document whose text,
 // metadata, tags and vector are all unchanged is left alone (no new seq, no
 // re-embedding); a changed text keeps its old vector until a worker writes the
@@ -95,10 +65,6 @@ UpsertResult UpsertDocuments(pqxx::work& txn, const CollectionRecord& collection
                              const google::protobuf::RepeatedPtrField<
                                  quarry::gateway::v1::Document>& documents);
 
-struct DeleteResult {
-  int deleted = 0;
-  int64_t max_seq = 0;
-};
 DeleteResult DeleteDocuments(pqxx::work& txn, int64_t collection_id,
                              const std::vector<std::string>& ids);
 
@@ -106,24 +72,11 @@ DeleteResult DeleteDocuments(pqxx::work& txn, int64_t collection_id,
 std::vector<quarry::gateway::v1::Document> GetDocuments(pqxx::work& txn, int64_t collection_id,
                                                         const std::vector<std::string>& ids);
 
-struct CollectionStats {
-  int64_t documents = 0;
-  int64_t indexed = 0;
-  int64_t pending = 0;
-  int64_t deleted = 0;
-  int64_t latest_sequence = 0;
-};
 CollectionStats GetCollectionStats(pqxx::work& txn, int64_t collection_id);
 
 // The highest seq of the given live documents (their latest write), 0 if none.
 int64_t MaxSequence(pqxx::work& txn, int64_t collection_id, const std::vector<std::string>& ids);
 
-struct JobKindStatsRow {
-  std::string kind;
-  int64_t queued = 0, running = 0, succeeded = 0, dead = 0, cancelled = 0;
-  double success_rate = 0, mean_attempts = 0;
-  std::string refreshed_at;  // RFC 3339
-};
 // The tenant's rows of the job_success_rates view (refreshed by refresh_stats jobs).
 std::vector<JobKindStatsRow> JobStats(pqxx::work& txn, int64_t tenant_id);
 

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "services/common/jobqueue/job.h"
+#include "services/common/jobqueue/pg_job_types.h"
 
 namespace quarry::jobqueue {
 
@@ -17,13 +18,9 @@ namespace quarry::jobqueue {
 // function runs inside a transaction it is given and may throw libpqxx
 // exceptions: call them only through pg::Pool (which catches and maps them),
 // or inside a caller's transaction, as the gateway does to enqueue a job
-// together with the documents it indexes.
+// together with the documents it indexes. EnqueueResult and ListFilter, the
+// values they take and return, are in pg_job_types.h.
 namespace pgjobs {
-
-struct EnqueueResult {
-  Job job;
-  bool created = false;  // false: an existing job with the same idempotency key
-};
 
 // Inserts a queued job. With an idempotency key already used by the tenant,
 // returns that job instead; concurrent submits with one key wait for each
@@ -56,12 +53,6 @@ std::optional<Job> Cancel(pqxx::work& txn, std::optional<int64_t> tenant_id, int
 // nullopt if not found. Jobs in other states are returned unchanged.
 std::optional<Job> Retry(pqxx::work& txn, std::optional<int64_t> tenant_id, int64_t id);
 
-struct ListFilter {
-  std::vector<JobState> states;  // empty: all
-  std::string kind;              // empty: all
-  int64_t before_id = 0;         // paging cursor: only ids below it; 0 = from the newest
-  int limit = 50;
-};
 // Newest first (by id, which follows creation order).
 std::vector<Job> List(pqxx::work& txn, std::optional<int64_t> tenant_id, const ListFilter& filter);
 

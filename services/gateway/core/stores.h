@@ -12,9 +12,9 @@
 #include "absl/time/time.h"
 #include "quarry/gateway/v1/document_service.pb.h"
 #include "services/common/jobqueue/job.h"
-#include "services/common/jobqueue/pg_job_store.h"
+#include "services/common/jobqueue/pg_job_types.h"
 #include "services/gateway/merge.h"
-#include "services/gateway/store.h"
+#include "services/gateway/records.h"
 
 namespace quarry::gateway {
 
@@ -24,9 +24,10 @@ namespace quarry::gateway {
 // write must be atomic (a collection locked while documents and their job are
 // written) the whole write is one method, run in one transaction.
 //
-// The records are store.h's (store::CollectionRecord, ...), which the SQL
-// fills; a tenant's collection is always named by (tenant id, name), and a
-// collection of another tenant is NOT_FOUND, never revealed.
+// The records are records.h's (store::CollectionRecord, ...), which the SQL
+// in store.h fills; core/ sees them without libpqxx. A tenant's collection is
+// always named by (tenant id, name), and a collection of another tenant is
+// NOT_FOUND, never revealed.
 
 // NOT_FOUND for the collection `name`, in the one wording every store uses.
 absl::Status CollectionNotFound(const std::string& name);

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "services/gateway/store.h"
+
 namespace quarry::gateway {
 namespace {
 
