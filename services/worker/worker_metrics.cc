@@ -6,6 +6,7 @@
 
 #include "absl/strings/string_view.h"
 #include "services/common/model/job_kinds.h"
+#include "services/common/status/macros.h"
 
 namespace quarry::worker {
 namespace {
@@ -61,12 +62,12 @@ void WorkerMetrics::OnLeasesRecovered(int count) {
 }
 
 absl::Status WorkerMetrics::RefreshQueueDepth() {
-  auto rows = pool_.Query(
-      "SELECT kind, state, count(*) FROM jobs WHERE state IN ('queued', 'running') "
-      "GROUP BY kind, state");
-  if (!rows.ok()) return rows.status();
+  QUARRY_ASSIGN_OR_RETURN(
+      pqxx::result rows,
+      pool_.Query("SELECT kind, state, count(*) FROM jobs WHERE state IN ('queued', 'running') "
+                  "GROUP BY kind, state"));
   std::map<std::pair<std::string, std::string>, double> depth;
-  for (const auto& row : *rows) {
+  for (const auto& row : rows) {
     depth[{row[0].as<std::string>(), row[1].as<std::string>()}] = row[2].as<double>();
   }
   // Kinds seen before but empty now must drop to zero, not keep their last value.
