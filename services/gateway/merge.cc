@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/container/flat_hash_map.h"
+#include "services/common/model/shard_answer.h"
 
 namespace quarry::gateway {
 
@@ -18,10 +19,8 @@ MergeResult MergeShardAnswers(std::vector<ShardAnswer> answers, int top_k,
   for (const ShardAnswer& answer : answers) {
     ShardReport& report = result.reports.emplace_back();
     report.set_shard(answer.shard);
-    if (answer.status.code() == absl::StatusCode::kNotFound) {
-      // The gateway has already found the collection in PostgreSQL; a shard
-      // answers NOT_FOUND only when it has not seen a document of it yet
-      // (a new collection whose documents all live on other shards). That
+    if (model::IsEmptyShardShare(answer.status)) {
+      // A new collection whose documents all live on other shards: this
       // shard's share of the answer is empty, not missing.
       report.set_outcome(ShardOutcome::SHARD_OUTCOME_ANSWERED);
       report.set_latency_us(answer.latency_us);
@@ -40,7 +39,9 @@ MergeResult MergeShardAnswers(std::vector<ShardAnswer> answers, int top_k,
     report.set_watermark(answer.response.watermark());
     report.set_latency_us(answer.latency_us);
     for (const auto& hit : answer.response.hits()) {
-      if (min_score.has_value() && hit.score() < *min_score) continue;
+      // Shards already drop these (model::BelowMinScore says why it is
+      // applied again here).
+      if (model::BelowMinScore(hit.score(), min_score)) continue;
       auto [it, inserted] = position.emplace(hit.id(), result.hits.size());
       if (inserted) {
         result.hits.push_back({hit.id(), hit.score(), answer.shard});

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/model/shard_answer.h"
 #include "services/vector_search/exact_search.h"
 #include "services/vector_search/graph_codec.h"
 #include "services/vector_search/graph_search.h"
@@ -252,7 +253,8 @@ SearchResult IndexState::Search(const SearchRequest& request, const float* query
     }
   }
   for (auto& [score, slot] : scored) {
-    if (request.min_score.has_value() && score < *request.min_score) continue;
+    // The shard owns min_score filtering (see model::BelowMinScore).
+    if (model::BelowMinScore(score, request.min_score)) continue;
     result.hits.push_back(Hit{slots_[slot].id, score});
   }
   std::sort(result.hits.begin(), result.hits.end(), [](const Hit& a, const Hit& b) {

@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "services/common/model/finite.h"
 #include "services/common/model/limits.h"
+#include "services/common/model/shard_answer.h"
 #include "services/common/status/status.h"
 #include "services/vector_search/filter_proto.h"
 
@@ -65,7 +66,7 @@ grpc::Status ShardServiceImpl::SearchShardBatch(
     }
     SearchShardResponse* result = response->add_results();
     absl::Status status = Search(request->queries(i), result);
-    if (absl::IsNotFound(status)) {
+    if (model::IsEmptyShardShare(status)) {
       // A collection this replica holds nothing of (yet): no hits, as the
       // gateway reads SearchShard's NOT_FOUND; one such query must not fail
       // the others.
