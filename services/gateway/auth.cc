@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/common/status/macros.h"
 #include "services/gateway/api_key.h"
 
 namespace quarry::gateway {
@@ -21,25 +22,26 @@ absl::StatusOr<Principal> Gatekeeper::Authenticate(const std::string& secret) {
     auto it = cache_.find(hash);
     if (it != cache_.end() && it->second.expires > now) return it->second.principal;
   }
-  auto key = pool_.WithTransaction(
-      [&](pqxx::work& txn) -> absl::StatusOr<std::optional<store::KeyRecord>> {
-        return store::FindKeyByHash(txn, hash);
-      });
   // A database error is not the caller's fault and is not cached.
-  if (!key.ok()) return key.status();
+  QUARRY_ASSIGN_OR_RETURN(
+      auto key,
+      pool_.WithTransaction(
+          [&](pqxx::work& txn) -> absl::StatusOr<std::optional<store::KeyRecord>> {
+            return store::FindKeyByHash(txn, hash);
+          }));
   absl::StatusOr<Principal> principal;
-  if (!key->has_value() || (*key)->revoked_at.has_value()) {
+  if (!key.has_value() || key->revoked_at.has_value()) {
     principal = absl::UnauthenticatedError("invalid or revoked API key");
   } else {
     Principal p;
-    p.key_id = (*key)->id;
-    p.tenant_id = (*key)->tenant_id;
-    for (const std::string& scope : (*key)->scopes) {
+    p.key_id = key->id;
+    p.tenant_id = key->tenant_id;
+    for (const std::string& scope : key->scopes) {
       p.read |= scope == "read" || scope == "write" || scope == "admin";
       p.write |= scope == "write" || scope == "admin";
       p.admin |= scope == "admin";
     }
-    const RateLimit limit = LimitInForce(**key);
+    const RateLimit limit = LimitInForce(*key);
     p.rate_per_second = limit.rate_per_second;
     p.burst = limit.burst;
     principal = std::move(p);
@@ -58,34 +60,32 @@ absl::StatusOr<Gatekeeper::Admission> Gatekeeper::Admit(const grpc::ServerContex
   if (auto it = metadata.find("authorization"); it != metadata.end()) {
     authorization.assign(it->second.data(), it->second.size());
   }
-  auto secret = ParseBearer(authorization);
-  if (!secret.ok()) return secret.status();
-  auto principal = Authenticate(*secret);
-  if (!principal.ok()) return principal.status();
+  QUARRY_ASSIGN_OR_RETURN(auto secret, ParseBearer(authorization));
+  QUARRY_ASSIGN_OR_RETURN(auto principal, Authenticate(secret));
 
   const absl::Duration wait =
-      rate_limiter_.Admit(principal->key_id, principal->rate_per_second, principal->burst);
+      rate_limiter_.Admit(principal.key_id, principal.rate_per_second, principal.burst);
   if (wait > absl::ZeroDuration()) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("rate limit of API key ", principal->key_id, " (",
-                     principal->rate_per_second, "/s, burst ", principal->burst,
+        absl::StrCat("rate limit of API key ", principal.key_id, " (",
+                     principal.rate_per_second, "/s, burst ", principal.burst,
                      ") exceeded; retry in ",
                      std::max<int64_t>(1, absl::ToInt64Milliseconds(wait)), " ms"));
   }
-  const bool allowed = scope == Scope::kRead    ? principal->read
-                       : scope == Scope::kWrite ? principal->write
-                                                : principal->admin;
+  const bool allowed = scope == Scope::kRead    ? principal.read
+                       : scope == Scope::kWrite ? principal.write
+                                                : principal.admin;
   if (!allowed) {
     static const char* kNames[] = {"read", "write", "admin"};
     return absl::PermissionDeniedError(absl::StrCat(
-        "API key ", principal->key_id, " lacks the ", kNames[static_cast<int>(scope)], " scope"));
+        "API key ", principal.key_id, " lacks the ", kNames[static_cast<int>(scope)], " scope"));
   }
   if (in_flight_.fetch_add(1) >= options_.max_in_flight) {
     in_flight_.fetch_sub(1);
     return absl::ResourceExhaustedError(absl::StrCat(
         "gateway overloaded (", options_.max_in_flight, " calls in flight); retry with backoff"));
   }
-  return Admission(this, *std::move(principal));
+  return Admission(this, std::move(principal));
 }
 
 }  // namespace quarry::gateway

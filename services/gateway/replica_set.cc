@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "services/common/status/macros.h"
 
 namespace quarry::gateway {
 namespace {
@@ -144,9 +145,7 @@ absl::StatusOr<std::vector<Replica>> ReplicaSet::Current() {
   const bool dns = !targets_.dns_host.empty();
   std::vector<std::string> now = targets_.fixed;
   if (dns) {
-    auto resolved = ResolveReplicas(targets_.dns_host, targets_.dns_port);
-    if (!resolved.ok()) return resolved.status();
-    now = *std::move(resolved);
+    QUARRY_ASSIGN_OR_RETURN(now, ResolveReplicas(targets_.dns_host, targets_.dns_port));
   }
   std::vector<Replica> replicas;
   absl::MutexLock lock(&mu_);

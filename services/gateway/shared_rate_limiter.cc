@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/common/pg/errors.h"
+#include "services/common/status/macros.h"
 
 namespace quarry::gateway {
 namespace {
@@ -138,11 +139,10 @@ absl::StatusOr<SharedRateLimiter::Grant> SharedRateLimiter::Lease(const std::str
                                                                   int burst, int want,
                                                                   int returned) {
   leases_.fetch_add(1);
-  absl::StatusOr<pg::Pool::Lease> conn = pool_.Acquire(options_.lease_wait);
-  if (!conn.ok()) return conn.status();
+  QUARRY_ASSIGN_OR_RETURN(pg::Pool::Lease conn, pool_.Acquire(options_.lease_wait));
   try {
     // One statement, one round trip: no BEGIN/COMMIT around it.
-    pqxx::nontransaction tx(conn->conn());
+    pqxx::nontransaction tx(conn.conn());
     pqxx::result r = tx.exec_params(TakeSql(), key_id, rate_per_second, burst, want, returned);
     if (r.empty()) {
       tx.exec_params(kCreateSql, key_id, static_cast<double>(burst));
@@ -153,7 +153,7 @@ absl::StatusOr<SharedRateLimiter::Grant> SharedRateLimiter::Lease(const std::str
     }
     return Grant{r[0][0].as<int>(), r[0][1].as<double>()};
   } catch (const std::exception& e) {
-    if (pg::IsConnectionBroken(e)) conn->MarkBroken();
+    if (pg::IsConnectionBroken(e)) conn.MarkBroken();
     return pg::StatusFromException(e);
   }
 }

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
 #include "services/common/model/finite.h"
+#include "services/common/status/macros.h"
 #include "services/common/text/utf8.h"
 #include "services/gateway/limits.h"
 
@@ -63,9 +64,7 @@ absl::Status CheckTags(absl::string_view field,
     return Invalid(field, absl::StrCat("at most ", kMaxTags, " tags, got ", tags.size()));
   }
   for (int i = 0; i < tags.size(); ++i) {
-    if (absl::Status s = CheckString(Indexed(field, i), tags[i], 1, kMaxTagBytes); !s.ok()) {
-      return s;
-    }
+    QUARRY_RETURN_IF_ERROR(CheckString(Indexed(field, i), tags[i], 1, kMaxTagBytes));
   }
   return absl::OkStatus();
 }
@@ -79,11 +78,9 @@ absl::Status CheckStringMap(absl::string_view field,
   for (const auto& [key, value] : map) {
     const std::string shown = Shown(key, 32);
     std::string key_field = absl::StrCat(field, " key \"", shown, "\"");
-    if (absl::Status s = CheckString(key_field, key, 1, kMaxMetadataKeyBytes); !s.ok()) return s;
+    QUARRY_RETURN_IF_ERROR(CheckString(key_field, key, 1, kMaxMetadataKeyBytes));
     std::string value_field = absl::StrCat(field, "[\"", shown, "\"]");
-    if (absl::Status s = CheckString(value_field, value, 0, kMaxMetadataValueBytes); !s.ok()) {
-      return s;
-    }
+    QUARRY_RETURN_IF_ERROR(CheckString(value_field, value, 0, kMaxMetadataValueBytes));
   }
   return absl::OkStatus();
 }
@@ -120,7 +117,7 @@ absl::Status ValidateCollectionName(absl::string_view field, absl::string_view n
 absl::Status ValidateCreateCollection(const quarry::gateway::v1::CreateCollectionRequest& request) {
   if (!request.has_collection()) return Invalid("collection", "is required");
   const auto& c = request.collection();
-  if (absl::Status s = ValidateCollectionName("collection.name", c.name()); !s.ok()) return s;
+  QUARRY_RETURN_IF_ERROR(ValidateCollectionName("collection.name", c.name()));
   if (c.dimension() != 0 && (c.dimension() < static_cast<uint32_t>(kMinDimension) ||
                              c.dimension() > static_cast<uint32_t>(kMaxDimension))) {
     return Invalid("collection.dimension", absl::StrCat("must be 0 (the model's) or in [",
@@ -146,9 +143,7 @@ absl::Status ValidateVector(absl::string_view field, const Vector& vector, int d
 }
 
 absl::Status ValidateUpsert(const quarry::gateway::v1::UpsertDocumentsRequest& request) {
-  if (absl::Status s = ValidateCollectionName("collection", request.collection()); !s.ok()) {
-    return s;
-  }
+  QUARRY_RETURN_IF_ERROR(ValidateCollectionName("collection", request.collection()));
   const int count = request.documents_size();
   if (count < 1 || count > kMaxDocumentsPerRequest) {
     return Invalid("documents", absl::StrCat("must hold 1..", kMaxDocumentsPerRequest,
@@ -158,23 +153,18 @@ absl::Status ValidateUpsert(const quarry::gateway::v1::UpsertDocumentsRequest& r
   for (int i = 0; i < count; ++i) {
     const auto& doc = request.documents(i);
     const std::string field = Indexed("documents", i);
-    if (absl::Status s = CheckDocumentId(field + ".id", doc.id()); !s.ok()) return s;
+    QUARRY_RETURN_IF_ERROR(CheckDocumentId(field + ".id", doc.id()));
     if (!ids.insert(doc.id()).second) {
       return Invalid(field + ".id", absl::StrCat("\"", doc.id(), "\" appears twice in the request"));
     }
     // A document with its own vector needs no text to embed.
     const size_t min_text = doc.has_vector() ? 0 : 1;
-    if (absl::Status s = CheckString(field + ".text", doc.text(), min_text, kMaxTextBytes);
-        !s.ok()) {
-      return s;
-    }
-    if (absl::Status s = CheckStringMap(field + ".metadata", doc.metadata(), kMaxMetadataEntries);
-        !s.ok()) {
-      return s;
-    }
-    if (absl::Status s = CheckTags(field + ".tags", doc.tags()); !s.ok()) return s;
+    QUARRY_RETURN_IF_ERROR(CheckString(field + ".text", doc.text(), min_text, kMaxTextBytes));
+    QUARRY_RETURN_IF_ERROR(
+        CheckStringMap(field + ".metadata", doc.metadata(), kMaxMetadataEntries));
+    QUARRY_RETURN_IF_ERROR(CheckTags(field + ".tags", doc.tags()));
     if (doc.has_vector()) {
-      if (absl::Status s = ValidateVector(field + ".vector", doc.vector(), 0); !s.ok()) return s;
+      QUARRY_RETURN_IF_ERROR(ValidateVector(field + ".vector", doc.vector(), 0));
     }
   }
   return absl::OkStatus();
@@ -185,10 +175,8 @@ absl::Status ValidateUpsertVectors(const quarry::gateway::v1::UpsertDocumentsReq
   for (int i = 0; i < request.documents_size(); ++i) {
     const auto& doc = request.documents(i);
     if (!doc.has_vector()) continue;
-    if (absl::Status s = ValidateVector(Indexed("documents", i) + ".vector", doc.vector(), dimension);
-        !s.ok()) {
-      return s;
-    }
+    QUARRY_RETURN_IF_ERROR(
+        ValidateVector(Indexed("documents", i) + ".vector", doc.vector(), dimension));
   }
   return absl::OkStatus();
 }
@@ -201,7 +189,7 @@ absl::Status ValidateDocumentIds(absl::string_view field,
   }
   absl::flat_hash_set<absl::string_view> seen;
   for (int i = 0; i < ids.size(); ++i) {
-    if (absl::Status s = CheckDocumentId(Indexed(field, i), ids[i]); !s.ok()) return s;
+    QUARRY_RETURN_IF_ERROR(CheckDocumentId(Indexed(field, i), ids[i]));
     if (!seen.insert(ids[i]).second) {
       return Invalid(Indexed(field, i), absl::StrCat("\"", ids[i], "\" appears twice"));
     }
@@ -210,12 +198,8 @@ absl::Status ValidateDocumentIds(absl::string_view field,
 }
 
 absl::Status ValidateFilter(absl::string_view field, const Filter& filter) {
-  if (absl::Status s = CheckTags(absl::StrCat(field, ".all_tags"), filter.all_tags()); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckTags(absl::StrCat(field, ".any_tags"), filter.any_tags()); !s.ok()) {
-    return s;
-  }
+  QUARRY_RETURN_IF_ERROR(CheckTags(absl::StrCat(field, ".all_tags"), filter.all_tags()));
+  QUARRY_RETURN_IF_ERROR(CheckTags(absl::StrCat(field, ".any_tags"), filter.any_tags()));
   return CheckStringMap(absl::StrCat(field, ".metadata_equals"), filter.metadata_equals(),
                         kMaxFilterMetadataEntries);
 }
@@ -226,15 +210,13 @@ int EffectiveTopK(const quarry::gateway::v1::SearchRequest& request) {
 
 absl::Status ValidateSearch(const quarry::gateway::v1::SearchRequest& request) {
   using quarry::gateway::v1::SearchRequest;
-  if (absl::Status s = ValidateCollectionName("collection", request.collection()); !s.ok()) {
-    return s;
-  }
+  QUARRY_RETURN_IF_ERROR(ValidateCollectionName("collection", request.collection()));
   switch (request.query_case()) {
     case SearchRequest::kText:
-      if (absl::Status s = CheckString("text", request.text(), 1, kMaxTextBytes); !s.ok()) return s;
+      QUARRY_RETURN_IF_ERROR(CheckString("text", request.text(), 1, kMaxTextBytes));
       break;
     case SearchRequest::kVector:
-      if (absl::Status s = ValidateVector("vector", request.vector(), 0); !s.ok()) return s;
+      QUARRY_RETURN_IF_ERROR(ValidateVector("vector", request.vector(), 0));
       break;
     default:
       return Invalid("query", "set exactly one of text or vector");
@@ -262,9 +244,7 @@ absl::Status ValidateSubmitJob(const quarry::gateway::v1::SubmitJobRequest& requ
     return Invalid("kind", absl::StrCat("must be one of ", absl::StrJoin(known_kinds, ", "),
                                         "; got \"", Shown(request.kind(), 64), "\""));
   }
-  if (absl::Status s = ValidatePayloadJson("payload_json", request.payload_json()); !s.ok()) {
-    return s;
-  }
+  QUARRY_RETURN_IF_ERROR(ValidatePayloadJson("payload_json", request.payload_json()));
   if (request.priority() < kMinPriority || request.priority() > kMaxPriority) {
     return Invalid("priority", absl::StrCat("must be in [", kMinPriority, ", ", kMaxPriority,
                                             "], got ", request.priority()));
@@ -358,7 +338,7 @@ absl::Status ValidateJobId(absl::string_view field, absl::string_view id) {
 
 absl::Status ValidateCreateApiKey(const quarry::gateway::v1::CreateApiKeyRequest& request) {
   const auto& key = request.key();
-  if (absl::Status s = CheckString("key.name", key.name(), 0, kMaxKeyNameBytes); !s.ok()) return s;
+  QUARRY_RETURN_IF_ERROR(CheckString("key.name", key.name(), 0, kMaxKeyNameBytes));
   for (int i = 0; i < key.scopes_size(); ++i) {
     if (key.scopes(i) == quarry::gateway::v1::SCOPE_UNSPECIFIED ||
         !quarry::gateway::v1::Scope_IsValid(key.scopes(i))) {

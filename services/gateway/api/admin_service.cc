@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/common/model/scopes.h"
+#include "services/common/status/macros.h"
 #include "services/gateway/api/convert.h"
 #include "services/gateway/api_key.h"
 #include "services/gateway/validation.h"
@@ -12,7 +13,7 @@ grpc::Status AdminServiceImpl::CreateApiKey(grpc::ServerContext* context,
                                             const v1::CreateApiKeyRequest* request,
                                             v1::CreateApiKeyResponse* response) {
   return admit_.Run(*context, Scope::kAdmin, [&](const Principal& caller) -> absl::Status {
-    if (absl::Status s = ValidateCreateApiKey(*request); !s.ok()) return s;
+    QUARRY_RETURN_IF_ERROR(ValidateCreateApiKey(*request));
     const NewApiKey secret = GenerateApiKey();
     store::KeyRecord key;
     key.id = secret.id;
@@ -24,9 +25,8 @@ grpc::Status AdminServiceImpl::CreateApiKey(grpc::ServerContext* context,
       key.rate_limit_per_second = request->key().rate_limit_per_second();
     }
     if (request->key().burst() > 0) key.burst = request->key().burst();
-    auto stored = keys_.Insert(key, secret.hash);
-    if (!stored.ok()) return stored.status();
-    ToProto(*stored, admit_.gate().LimitInForce(*stored), response->mutable_key());
+    QUARRY_ASSIGN_OR_RETURN(auto stored, keys_.Insert(key, secret.hash));
+    ToProto(stored, admit_.gate().LimitInForce(stored), response->mutable_key());
     response->set_secret(secret.secret);
     return absl::OkStatus();
   });
@@ -36,9 +36,8 @@ grpc::Status AdminServiceImpl::ListApiKeys(grpc::ServerContext* context,
                                            const v1::ListApiKeysRequest* request,
                                            v1::ListApiKeysResponse* response) {
   return admit_.Run(*context, Scope::kAdmin, [&](const Principal& caller) -> absl::Status {
-    auto keys = keys_.List(caller.tenant_id);
-    if (!keys.ok()) return keys.status();
-    for (const auto& key : *keys) {
+    QUARRY_ASSIGN_OR_RETURN(auto keys, keys_.List(caller.tenant_id));
+    for (const auto& key : keys) {
       ToProto(key, admit_.gate().LimitInForce(key), response->add_keys());
     }
     return absl::OkStatus();
@@ -49,13 +48,12 @@ grpc::Status AdminServiceImpl::RevokeApiKey(grpc::ServerContext* context,
                                             const v1::RevokeApiKeyRequest* request,
                                             v1::RevokeApiKeyResponse* response) {
   return admit_.Run(*context, Scope::kAdmin, [&](const Principal& caller) -> absl::Status {
-    if (absl::Status s = ValidateApiKeyId("id", request->id()); !s.ok()) return s;
-    auto key = keys_.Revoke(caller.tenant_id, request->id());
-    if (!key.ok()) return key.status();
-    if (!key->has_value()) {
+    QUARRY_RETURN_IF_ERROR(ValidateApiKeyId("id", request->id()));
+    QUARRY_ASSIGN_OR_RETURN(auto key, keys_.Revoke(caller.tenant_id, request->id()));
+    if (!key.has_value()) {
       return absl::NotFoundError(absl::StrCat("API key ", request->id(), " not found"));
     }
-    ToProto(**key, admit_.gate().LimitInForce(**key), response->mutable_key());
+    ToProto(*key, admit_.gate().LimitInForce(*key), response->mutable_key());
     return absl::OkStatus();
   });
 }

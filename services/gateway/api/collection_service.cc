@@ -1,6 +1,7 @@
 #include "services/gateway/api/collection_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "services/common/status/macros.h"
 #include "services/gateway/api/convert.h"
 #include "services/gateway/page_token.h"
 #include "services/gateway/validation.h"
@@ -11,16 +12,15 @@ grpc::Status CollectionServiceImpl::CreateCollection(grpc::ServerContext* contex
                                                      const v1::CreateCollectionRequest* request,
                                                      v1::CreateCollectionResponse* response) {
   return admit_.Run(*context, Scope::kWrite, [&](const Principal& caller) -> absl::Status {
-    if (absl::Status s = ValidateCreateCollection(*request); !s.ok()) return s;
+    QUARRY_RETURN_IF_ERROR(ValidateCreateCollection(*request));
     const v1::Collection& wanted = request->collection();
     store::CollectionRecord record;
     record.name = wanted.name();
     record.dimension = static_cast<int>(wanted.dimension());
     record.model = wanted.model();
     record.metric = MetricName(wanted.metric());
-    auto created = catalog_.Create(caller.tenant_id, std::move(record));
-    if (!created.ok()) return created.status();
-    ToProto(*created, response->mutable_collection());
+    QUARRY_ASSIGN_OR_RETURN(auto created, catalog_.Create(caller.tenant_id, std::move(record)));
+    ToProto(created, response->mutable_collection());
     return absl::OkStatus();
   });
 }
@@ -29,10 +29,9 @@ grpc::Status CollectionServiceImpl::GetCollection(grpc::ServerContext* context,
                                                   const v1::GetCollectionRequest* request,
                                                   v1::GetCollectionResponse* response) {
   return admit_.Run(*context, Scope::kRead, [&](const Principal& caller) -> absl::Status {
-    if (absl::Status s = ValidateCollectionName("name", request->name()); !s.ok()) return s;
-    auto collection = catalog_.Get(caller.tenant_id, request->name());
-    if (!collection.ok()) return collection.status();
-    ToProto(*collection, response->mutable_collection());
+    QUARRY_RETURN_IF_ERROR(ValidateCollectionName("name", request->name()));
+    QUARRY_ASSIGN_OR_RETURN(auto collection, catalog_.Get(caller.tenant_id, request->name()));
+    ToProto(collection, response->mutable_collection());
     return absl::OkStatus();
   });
 }
@@ -41,18 +40,16 @@ grpc::Status CollectionServiceImpl::ListCollections(grpc::ServerContext* context
                                                     const v1::ListCollectionsRequest* request,
                                                     v1::ListCollectionsResponse* response) {
   return admit_.Run(*context, Scope::kRead, [&](const Principal& caller) -> absl::Status {
-    auto size = PageSize("page", request->page());
-    if (!size.ok()) return size.status();
-    auto after = DecodePageToken("page.page_token", "collections", request->page().page_token());
-    if (!after.ok()) return after.status();
-    auto page = catalog_.List(caller.tenant_id, *after, *size);
-    if (!page.ok()) return page.status();
-    for (const auto& collection : page->collections) {
+    QUARRY_ASSIGN_OR_RETURN(auto size, PageSize("page", request->page()));
+    QUARRY_ASSIGN_OR_RETURN(auto after, DecodePageToken("page.page_token", "collections",
+                                                        request->page().page_token()));
+    QUARRY_ASSIGN_OR_RETURN(auto page, catalog_.List(caller.tenant_id, after, size));
+    for (const auto& collection : page.collections) {
       ToProto(collection, response->add_collections());
     }
-    if (page->next_after.has_value()) {
+    if (page.next_after.has_value()) {
       response->mutable_page()->set_next_page_token(
-          EncodePageToken("collections", *page->next_after));
+          EncodePageToken("collections", *page.next_after));
     }
     return absl::OkStatus();
   });
@@ -62,10 +59,9 @@ grpc::Status CollectionServiceImpl::DeleteCollection(grpc::ServerContext* contex
                                                      const v1::DeleteCollectionRequest* request,
                                                      v1::DeleteCollectionResponse* response) {
   return admit_.Run(*context, Scope::kAdmin, [&](const Principal& caller) -> absl::Status {
-    if (absl::Status s = ValidateCollectionName("name", request->name()); !s.ok()) return s;
-    auto purge_job = catalog_.Delete(caller.tenant_id, request->name());
-    if (!purge_job.ok()) return purge_job.status();
-    response->set_purge_job_id(absl::StrCat(*purge_job));
+    QUARRY_RETURN_IF_ERROR(ValidateCollectionName("name", request->name()));
+    QUARRY_ASSIGN_OR_RETURN(auto purge_job, catalog_.Delete(caller.tenant_id, request->name()));
+    response->set_purge_job_id(absl::StrCat(purge_job));
     return absl::OkStatus();
   });
 }

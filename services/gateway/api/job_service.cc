@@ -3,6 +3,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/model/job_kinds.h"
+#include "services/common/status/macros.h"
 #include "services/gateway/api/convert.h"
 #include "services/gateway/page_token.h"
 #include "services/gateway/validation.h"
@@ -13,7 +14,7 @@ grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext* context,
                                        const v1::SubmitJobRequest* request,
                                        v1::SubmitJobResponse* response) {
   return admit_.Run(*context, Scope::kWrite, [&](const Principal& caller) -> absl::Status {
-    if (absl::Status s = ValidateSubmitJob(*request, model::kJobKinds); !s.ok()) return s;
+    QUARRY_RETURN_IF_ERROR(ValidateSubmitJob(*request, model::kJobKinds));
     Jobs::Submission submission;
     submission.kind = request->kind();
     submission.payload_json = request->payload_json();
@@ -21,10 +22,9 @@ grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext* context,
     if (request->has_run_at()) submission.run_at = FromProto(request->run_at());
     submission.max_attempts = request->max_attempts();
     submission.idempotency_key = request->idempotency_key();
-    auto result = jobs_.Submit(caller.tenant_id, submission);
-    if (!result.ok()) return result.status();
-    ToProto(result->job, response->mutable_job());
-    response->set_created(result->created);
+    QUARRY_ASSIGN_OR_RETURN(auto result, jobs_.Submit(caller.tenant_id, submission));
+    ToProto(result.job, response->mutable_job());
+    response->set_created(result.created);
     return absl::OkStatus();
   });
 }
@@ -32,11 +32,9 @@ grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext* context,
 grpc::Status JobServiceImpl::GetJob(grpc::ServerContext* context, const v1::GetJobRequest* request,
                                     v1::GetJobResponse* response) {
   return admit_.Run(*context, Scope::kRead, [&](const Principal& caller) -> absl::Status {
-    auto id = Jobs::ParseId(request->id());
-    if (!id.ok()) return id.status();
-    auto job = jobs_.Get(caller.tenant_id, *id);
-    if (!job.ok()) return job.status();
-    ToProto(*job, response->mutable_job());
+    QUARRY_ASSIGN_OR_RETURN(auto id, Jobs::ParseId(request->id()));
+    QUARRY_ASSIGN_OR_RETURN(auto job, jobs_.Get(caller.tenant_id, id));
+    ToProto(job, response->mutable_job());
     return absl::OkStatus();
   });
 }
@@ -45,13 +43,12 @@ grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext* context,
                                       const v1::ListJobsRequest* request,
                                       v1::ListJobsResponse* response) {
   return admit_.Run(*context, Scope::kRead, [&](const Principal& caller) -> absl::Status {
-    if (absl::Status s = ValidateListJobs(*request, model::kJobKinds); !s.ok()) return s;
-    auto size = PageSize("page", request->page());
-    if (!size.ok()) return size.status();
-    auto cursor = DecodePageToken("page.page_token", "jobs", request->page().page_token());
-    if (!cursor.ok()) return cursor.status();
+    QUARRY_RETURN_IF_ERROR(ValidateListJobs(*request, model::kJobKinds));
+    QUARRY_ASSIGN_OR_RETURN(auto size, PageSize("page", request->page()));
+    QUARRY_ASSIGN_OR_RETURN(
+        auto cursor, DecodePageToken("page.page_token", "jobs", request->page().page_token()));
     int64_t before_id = 0;
-    if (!cursor->empty() && !absl::SimpleAtoi(*cursor, &before_id)) {
+    if (!cursor.empty() && !absl::SimpleAtoi(cursor, &before_id)) {
       return absl::InvalidArgumentError("page.page_token: malformed cursor");
     }
     std::vector<jobqueue::JobState> states;
@@ -62,12 +59,12 @@ grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext* context,
       }
       states.push_back(*known);
     }
-    auto page = jobs_.List(caller.tenant_id, std::move(states), request->kind(), before_id, *size);
-    if (!page.ok()) return page.status();
-    for (const auto& job : page->jobs) ToProto(job, response->add_jobs());
-    if (page->next_before.has_value()) {
+    QUARRY_ASSIGN_OR_RETURN(auto page, jobs_.List(caller.tenant_id, std::move(states),
+                                                  request->kind(), before_id, size));
+    for (const auto& job : page.jobs) ToProto(job, response->add_jobs());
+    if (page.next_before.has_value()) {
       response->mutable_page()->set_next_page_token(
-          EncodePageToken("jobs", absl::StrCat(*page->next_before)));
+          EncodePageToken("jobs", absl::StrCat(*page.next_before)));
     }
     return absl::OkStatus();
   });
@@ -77,11 +74,9 @@ grpc::Status JobServiceImpl::CancelJob(grpc::ServerContext* context,
                                        const v1::CancelJobRequest* request,
                                        v1::CancelJobResponse* response) {
   return admit_.Run(*context, Scope::kWrite, [&](const Principal& caller) -> absl::Status {
-    auto id = Jobs::ParseId(request->id());
-    if (!id.ok()) return id.status();
-    auto job = jobs_.Cancel(caller.tenant_id, *id);
-    if (!job.ok()) return job.status();
-    ToProto(*job, response->mutable_job());
+    QUARRY_ASSIGN_OR_RETURN(auto id, Jobs::ParseId(request->id()));
+    QUARRY_ASSIGN_OR_RETURN(auto job, jobs_.Cancel(caller.tenant_id, id));
+    ToProto(job, response->mutable_job());
     return absl::OkStatus();
   });
 }
@@ -90,11 +85,9 @@ grpc::Status JobServiceImpl::RetryJob(grpc::ServerContext* context,
                                       const v1::RetryJobRequest* request,
                                       v1::RetryJobResponse* response) {
   return admit_.Run(*context, Scope::kAdmin, [&](const Principal& caller) -> absl::Status {
-    auto id = Jobs::ParseId(request->id());
-    if (!id.ok()) return id.status();
-    auto job = jobs_.Retry(caller.tenant_id, *id);
-    if (!job.ok()) return job.status();
-    ToProto(*job, response->mutable_job());
+    QUARRY_ASSIGN_OR_RETURN(auto id, Jobs::ParseId(request->id()));
+    QUARRY_ASSIGN_OR_RETURN(auto job, jobs_.Retry(caller.tenant_id, id));
+    ToProto(job, response->mutable_job());
     return absl::OkStatus();
   });
 }
@@ -103,10 +96,9 @@ grpc::Status JobServiceImpl::WatchJob(grpc::ServerContext* context,
                                       const v1::WatchJobRequest* request,
                                       grpc::ServerWriter<v1::WatchJobResponse>* writer) {
   return admit_.Run(*context, Scope::kRead, [&](const Principal& caller) -> absl::Status {
-    auto id = Jobs::ParseId(request->id());
-    if (!id.ok()) return id.status();
+    QUARRY_ASSIGN_OR_RETURN(auto id, Jobs::ParseId(request->id()));
     return jobs_.Watch(
-        caller.tenant_id, *id,
+        caller.tenant_id, id,
         [&](const jobqueue::Job& job) {
           v1::WatchJobResponse update;
           ToProto(job, update.mutable_job());

@@ -1,5 +1,6 @@
 #include "services/gateway/api/stats_service.h"
 
+#include "services/common/status/macros.h"
 #include "services/gateway/validation.h"
 
 namespace quarry::gateway {
@@ -8,17 +9,14 @@ grpc::Status StatsServiceImpl::GetCollectionStats(grpc::ServerContext* context,
                                                   const v1::GetCollectionStatsRequest* request,
                                                   v1::GetCollectionStatsResponse* response) {
   return admit_.Run(*context, Scope::kRead, [&](const Principal& caller) -> absl::Status {
-    if (absl::Status s = ValidateCollectionName("collection", request->collection()); !s.ok()) {
-      return s;
-    }
-    auto stats = catalog_.GetStats(caller.tenant_id, request->collection());
-    if (!stats.ok()) return stats.status();
-    response->set_documents(stats->counts.documents);
-    response->set_indexed(stats->counts.indexed);
-    response->set_pending(stats->counts.pending);
-    response->set_deleted(stats->counts.deleted);
-    response->set_latest_sequence(stats->counts.latest_sequence);
-    response->set_min_watermark(stats->min_watermark);
+    QUARRY_RETURN_IF_ERROR(ValidateCollectionName("collection", request->collection()));
+    QUARRY_ASSIGN_OR_RETURN(auto stats, catalog_.GetStats(caller.tenant_id, request->collection()));
+    response->set_documents(stats.counts.documents);
+    response->set_indexed(stats.counts.indexed);
+    response->set_pending(stats.counts.pending);
+    response->set_deleted(stats.counts.deleted);
+    response->set_latest_sequence(stats.counts.latest_sequence);
+    response->set_min_watermark(stats.min_watermark);
     return absl::OkStatus();
   });
 }
@@ -27,9 +25,8 @@ grpc::Status StatsServiceImpl::GetJobStats(grpc::ServerContext* context,
                                            const v1::GetJobStatsRequest* request,
                                            v1::GetJobStatsResponse* response) {
   return admit_.Run(*context, Scope::kRead, [&](const Principal& caller) -> absl::Status {
-    auto rows = jobs_.KindStats(caller.tenant_id);
-    if (!rows.ok()) return rows.status();
-    for (const auto& row : *rows) {
+    QUARRY_ASSIGN_OR_RETURN(auto rows, jobs_.KindStats(caller.tenant_id));
+    for (const auto& row : rows) {
       auto* out = response->add_kinds();
       out->set_kind(row.kind);
       out->set_queued(row.queued);

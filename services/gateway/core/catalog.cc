@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/common/model/job_kinds.h"
+#include "services/common/status/macros.h"
 
 namespace quarry::gateway {
 
@@ -69,14 +70,13 @@ absl::StatusOr<store::CollectionRecord> Catalog::Get(int64_t tenant_id, const st
 absl::StatusOr<Catalog::Page> Catalog::List(int64_t tenant_id, const std::string& after_name,
                                             int size) {
   // One more than a page tells whether there is a next one.
-  auto rows = collections_.List(tenant_id, after_name, size + 1);
-  if (!rows.ok()) return rows.status();
+  QUARRY_ASSIGN_OR_RETURN(auto rows, collections_.List(tenant_id, after_name, size + 1));
   Page page;
-  if (static_cast<int>(rows->size()) > size) {
-    rows->resize(size);
-    page.next_after = rows->back().name;
+  if (static_cast<int>(rows.size()) > size) {
+    rows.resize(size);
+    page.next_after = rows.back().name;
   }
-  page.collections = *std::move(rows);
+  page.collections = std::move(rows);
   return page;
 }
 
@@ -85,21 +85,18 @@ absl::StatusOr<int64_t> Catalog::Delete(int64_t tenant_id, const std::string& na
   purge.tenant_id = tenant_id;
   purge.kind = std::string(model::kPurgeDeleted);
   purge.run_at = absl::Now() + purge_delay_;
-  auto deleted = collections_.Delete(tenant_id, name, purge);
-  if (!deleted.ok()) return deleted.status();
+  QUARRY_ASSIGN_OR_RETURN(auto deleted, collections_.Delete(tenant_id, name, purge));
   // Spares this gateway's next search the detour; other gateways find out
   // by their own check (see CollectionCache).
-  cache_.Forget(deleted->collection);
-  return deleted->purge_job_id;
+  cache_.Forget(deleted.collection);
+  return deleted.purge_job_id;
 }
 
 absl::StatusOr<Catalog::Stats> Catalog::GetStats(int64_t tenant_id, const std::string& name) {
-  auto collection = collections_.Find(tenant_id, name);
-  if (!collection.ok()) return collection.status();
+  QUARRY_ASSIGN_OR_RETURN(auto collection, collections_.Find(tenant_id, name));
   Stats stats;
-  auto counts = collections_.Stats(collection->id);
-  if (!counts.ok()) return counts.status();
-  stats.counts = *counts;
+  QUARRY_ASSIGN_OR_RETURN(auto counts, collections_.Stats(collection.id));
+  stats.counts = counts;
   // Best effort: stats still answer while a shard is down.
   auto watermark = shards_.MinWatermark(absl::Now() + absl::Seconds(2));
   stats.min_watermark = watermark.ok() ? *watermark : -1;

@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "services/common/model/index_documents_payload.h"
 #include "services/common/model/job_kinds.h"
+#include "services/common/status/macros.h"
 #include "services/gateway/validation.h"
 
 namespace quarry::gateway {
@@ -14,7 +15,7 @@ namespace quarry::gateway {
 absl::StatusOr<Ingest::Upserted> Ingest::Upsert(
     int64_t tenant_id, const quarry::gateway::v1::UpsertDocumentsRequest& request,
     absl::Time deadline) {
-  if (absl::Status s = ValidateUpsert(request); !s.ok()) return s;
+  QUARRY_RETURN_IF_ERROR(ValidateUpsert(request));
   std::vector<std::string> ids;
   ids.reserve(request.documents_size());
   for (const auto& doc : request.documents()) ids.push_back(doc.id());
@@ -23,9 +24,7 @@ absl::StatusOr<Ingest::Upserted> Ingest::Upsert(
   auto written = documents_.Upsert(
       tenant_id, request.collection(), request.documents(),
       [&](const store::CollectionRecord& collection) -> absl::StatusOr<jobqueue::JobSpec> {
-        if (absl::Status s = ValidateUpsertVectors(request, collection.dimension); !s.ok()) {
-          return s;
-        }
+        QUARRY_RETURN_IF_ERROR(ValidateUpsertVectors(request, collection.dimension));
         jobqueue::JobSpec spec;
         spec.tenant_id = tenant_id;
         spec.kind = std::string(model::kIndexDocuments);
@@ -39,11 +38,10 @@ absl::StatusOr<Ingest::Upserted> Ingest::Upsert(
   out.sequence = written->result.max_seq;
   if (!request.wait_for_indexed()) return out;
 
-  if (absl::Status s = WaitForJob(tenant_id, written->job.id, deadline); !s.ok()) return s;
-  auto sequence = documents_.MaxSequence(written->collection.id, ids);
-  if (!sequence.ok()) return sequence.status();
-  if (absl::Status s = shards_.WaitForWatermark(*sequence, deadline); !s.ok()) return s;
-  out.sequence = *sequence;
+  QUARRY_RETURN_IF_ERROR(WaitForJob(tenant_id, written->job.id, deadline));
+  QUARRY_ASSIGN_OR_RETURN(auto sequence, documents_.MaxSequence(written->collection.id, ids));
+  QUARRY_RETURN_IF_ERROR(shards_.WaitForWatermark(sequence, deadline));
+  out.sequence = sequence;
   auto finished = jobs_.Get(tenant_id, written->job.id);
   if (finished.ok()) out.job = *finished;
   return out;
@@ -51,12 +49,10 @@ absl::StatusOr<Ingest::Upserted> Ingest::Upsert(
 
 absl::StatusOr<Ingest::Fetched> Ingest::Get(int64_t tenant_id, const std::string& collection,
                                             const std::vector<std::string>& ids) {
-  auto found = collections_.Find(tenant_id, collection);
-  if (!found.ok()) return found.status();
-  auto docs = documents_.Get(found->id, ids);
-  if (!docs.ok()) return docs.status();
+  QUARRY_ASSIGN_OR_RETURN(auto found, collections_.Find(tenant_id, collection));
+  QUARRY_ASSIGN_OR_RETURN(auto docs, documents_.Get(found.id, ids));
   std::map<std::string, quarry::gateway::v1::Document*> by_id;
-  for (auto& doc : *docs) by_id[doc.id()] = &doc;
+  for (auto& doc : docs) by_id[doc.id()] = &doc;
   Fetched out;
   for (const std::string& id : ids) {
     auto it = by_id.find(id);
@@ -73,10 +69,9 @@ absl::StatusOr<store::DeleteResult> Ingest::Delete(int64_t tenant_id,
                                                    const std::string& collection,
                                                    const std::vector<std::string>& ids,
                                                    bool wait_for_indexed, absl::Time deadline) {
-  auto deleted = documents_.Delete(tenant_id, collection, ids);
-  if (!deleted.ok()) return deleted.status();
-  if (wait_for_indexed && deleted->max_seq > 0) {
-    if (absl::Status s = shards_.WaitForWatermark(deleted->max_seq, deadline); !s.ok()) return s;
+  QUARRY_ASSIGN_OR_RETURN(auto deleted, documents_.Delete(tenant_id, collection, ids));
+  if (wait_for_indexed && deleted.max_seq > 0) {
+    QUARRY_RETURN_IF_ERROR(shards_.WaitForWatermark(deleted.max_seq, deadline));
   }
   return deleted;
 }
@@ -84,18 +79,17 @@ absl::StatusOr<store::DeleteResult> Ingest::Delete(int64_t tenant_id,
 absl::Status Ingest::WaitForJob(int64_t tenant_id, int64_t job_id, absl::Time deadline) {
   while (true) {
     const uint64_t version = watcher_.Version(job_id);
-    auto job = jobs_.Get(tenant_id, job_id);
-    if (!job.ok()) return job.status();
-    if (job->state == jobqueue::JobState::kSucceeded) return absl::OkStatus();
-    if (jobqueue::IsTerminal(job->state)) {
+    QUARRY_ASSIGN_OR_RETURN(auto job, jobs_.Get(tenant_id, job_id));
+    if (job.state == jobqueue::JobState::kSucceeded) return absl::OkStatus();
+    if (jobqueue::IsTerminal(job.state)) {
       return absl::FailedPreconditionError(absl::StrCat(
           "the write is durable but its indexing job ", job_id, " ended ",
-          jobqueue::JobStateName(job->state), ": ", job->last_error));
+          jobqueue::JobStateName(job.state), ": ", job.last_error));
     }
     if (absl::Now() >= deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
           "the write is durable but not yet indexed (job ", job_id, " is ",
-          jobqueue::JobStateName(job->state), ")"));
+          jobqueue::JobStateName(job.state), ")"));
     }
     watcher_.Wait(job_id, version, std::min(absl::Milliseconds(250), deadline - absl::Now()));
   }

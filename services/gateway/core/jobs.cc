@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "services/common/model/job_kinds.h"
+#include "services/common/status/macros.h"
 #include "services/gateway/limits.h"
 #include "services/gateway/validation.h"
 
@@ -45,7 +46,7 @@ absl::StatusOr<jobqueue::pgjobs::EnqueueResult> Jobs::Submit(int64_t tenant_id,
 }
 
 absl::StatusOr<int64_t> Jobs::ParseId(const std::string& id) {
-  if (absl::Status s = ValidateJobId("id", id); !s.ok()) return s;
+  QUARRY_RETURN_IF_ERROR(ValidateJobId("id", id));
   int64_t value;
   if (!absl::SimpleAtoi(id, &value)) return absl::InvalidArgumentError("id: out of range");
   return value;
@@ -63,34 +64,31 @@ absl::StatusOr<Jobs::Page> Jobs::List(int64_t tenant_id, std::vector<jobqueue::J
   filter.before_id = before_id;
   // One more than a page tells whether there is a next one.
   filter.limit = size + 1;
-  auto jobs = jobs_.List(tenant_id, filter);
-  if (!jobs.ok()) return jobs.status();
+  QUARRY_ASSIGN_OR_RETURN(auto jobs, jobs_.List(tenant_id, filter));
   Page page;
-  if (static_cast<int>(jobs->size()) > size) {
-    jobs->resize(size);
-    page.next_before = jobs->back().id;
+  if (static_cast<int>(jobs.size()) > size) {
+    jobs.resize(size);
+    page.next_before = jobs.back().id;
   }
-  page.jobs = *std::move(jobs);
+  page.jobs = std::move(jobs);
   return page;
 }
 
 absl::StatusOr<jobqueue::Job> Jobs::Cancel(int64_t tenant_id, int64_t id) {
-  auto before = jobs_.Get(tenant_id, id);
-  if (!before.ok()) return before.status();
-  if (jobqueue::IsTerminal(before->state)) {
+  QUARRY_ASSIGN_OR_RETURN(auto before, jobs_.Get(tenant_id, id));
+  if (jobqueue::IsTerminal(before.state)) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "job ", id, " already ended (", jobqueue::JobStateName(before->state), ")"));
+        "job ", id, " already ended (", jobqueue::JobStateName(before.state), ")"));
   }
   return jobs_.Cancel(tenant_id, id);
 }
 
 absl::StatusOr<jobqueue::Job> Jobs::Retry(int64_t tenant_id, int64_t id) {
-  auto before = jobs_.Get(tenant_id, id);
-  if (!before.ok()) return before.status();
-  if (before->state != jobqueue::JobState::kDead) {
+  QUARRY_ASSIGN_OR_RETURN(auto before, jobs_.Get(tenant_id, id));
+  if (before.state != jobqueue::JobState::kDead) {
     return absl::FailedPreconditionError(
         absl::StrCat("only dead jobs can be re-driven; job ", id, " is ",
-                     jobqueue::JobStateName(before->state)));
+                     jobqueue::JobStateName(before.state)));
   }
   return jobs_.Retry(tenant_id, id);
 }
@@ -101,17 +99,16 @@ absl::Status Jobs::Watch(int64_t tenant_id, int64_t id,
   std::string last_sent;
   while (!cancelled()) {
     const uint64_t version = watcher_.Version(id);
-    auto job = jobs_.Get(tenant_id, id);
-    if (!job.ok()) return job.status();
+    QUARRY_ASSIGN_OR_RETURN(auto job, jobs_.Get(tenant_id, id));
     // Send only changes: state, progress, message, cancellation.
     const std::string fingerprint =
-        absl::StrCat(static_cast<int>(job->state), "/", job->progress, "/",
-                     job->progress_message, "/", job->cancel_requested, "/", job->attempts);
+        absl::StrCat(static_cast<int>(job.state), "/", job.progress, "/",
+                     job.progress_message, "/", job.cancel_requested, "/", job.attempts);
     if (fingerprint != last_sent) {
-      if (!send(*job)) return absl::CancelledError("");
+      if (!send(job)) return absl::CancelledError("");
       last_sent = fingerprint;
     }
-    if (jobqueue::IsTerminal(job->state)) return absl::OkStatus();
+    if (jobqueue::IsTerminal(job.state)) return absl::OkStatus();
     watcher_.Wait(id, version, absl::Seconds(1));
   }
   return absl::CancelledError("watch cancelled by the client");

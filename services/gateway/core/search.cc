@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/common/status/macros.h"
 #include "services/common/status/status.h"
 #include "services/gateway/limits.h"
 #include "services/gateway/merge.h"
@@ -34,9 +35,8 @@ class LiveCheck {
   absl::StatusOr<absl::flat_hash_set<int64_t>> Live() {
     absl::flat_hash_set<int64_t> live;
     if (!live_.valid()) return live;
-    absl::StatusOr<std::vector<int64_t>> ids = live_.get();
-    if (!ids.ok()) return ids.status();
-    live.insert(ids->begin(), ids->end());
+    QUARRY_ASSIGN_OR_RETURN(std::vector<int64_t> ids, live_.get());
+    live.insert(ids.begin(), ids.end());
     return live;
   }
 
@@ -51,7 +51,7 @@ class LiveCheck {
 absl::StatusOr<Searcher::Prepared> Searcher::Prepare(int64_t tenant_id,
                                                      const v1::SearchRequest& request,
                                                      bool use_cache) {
-  if (absl::Status status = ValidateSearch(request); !status.ok()) return status;
+  QUARRY_RETURN_IF_ERROR(ValidateSearch(request));
   Prepared prepared;
   std::optional<store::CollectionRecord> cached;
   if (use_cache) cached = collection_cache_.Get(tenant_id, request.collection());
@@ -59,19 +59,15 @@ absl::StatusOr<Searcher::Prepared> Searcher::Prepare(int64_t tenant_id,
     prepared.collection = *std::move(cached);
     prepared.from_cache = true;
   } else {
-    auto collection = collections_.Find(tenant_id, request.collection());
-    if (!collection.ok()) return collection.status();
-    prepared.collection = *std::move(collection);
+    QUARRY_ASSIGN_OR_RETURN(prepared.collection,
+                            collections_.Find(tenant_id, request.collection()));
     collection_cache_.Put(prepared.collection);
   }
   quarry::search::v1::SearchShardRequest& shard_request = prepared.shard_request;
   shard_request.set_collection_id(prepared.collection.id);
   if (request.has_vector()) {
-    if (absl::Status status =
-            ValidateVector("vector", request.vector(), prepared.collection.dimension);
-        !status.ok()) {
-      return status;
-    }
+    QUARRY_RETURN_IF_ERROR(
+        ValidateVector("vector", request.vector(), prepared.collection.dimension));
     *shard_request.mutable_vector() = request.vector();
   } else {
     // Recent query texts skip the embedding call.
@@ -96,10 +92,10 @@ absl::StatusOr<uint32_t> Searcher::Embed(const std::string& model, int dimension
                                          const std::vector<Prepared*>& queries,
                                          absl::Time deadline) {
   const absl::Time start = absl::Now();
-  auto embedded = embedder_.Embed(model, dimension, texts, deadline - absl::Now());
-  if (!embedded.ok()) return embedded.status();
+  QUARRY_ASSIGN_OR_RETURN(auto embedded,
+                          embedder_.Embed(model, dimension, texts, deadline - absl::Now()));
   for (size_t j = 0; j < queries.size(); ++j) {
-    const std::vector<float>& vector = (*embedded)[j];
+    const std::vector<float>& vector = embedded[j];
     query_cache_.Put(*queries[j]->embed_key, vector);
     queries[j]->shard_request.mutable_vector()->mutable_values()->Add(vector.begin(),
                                                                       vector.end());
@@ -128,9 +124,8 @@ absl::Status Searcher::Respond(const v1::SearchRequest& request, const Prepared&
   if (want_payload && !merged.hits.empty()) {
     std::vector<std::string> ids;
     for (const auto& hit : merged.hits) ids.push_back(hit.id);
-    auto docs = documents_.Get(prepared.collection.id, ids);
-    if (!docs.ok()) return docs.status();
-    for (auto& doc : *docs) payloads[doc.id()] = std::move(doc);
+    QUARRY_ASSIGN_OR_RETURN(auto docs, documents_.Get(prepared.collection.id, ids));
+    for (auto& doc : docs) payloads[doc.id()] = std::move(doc);
   }
   for (const auto& hit : merged.hits) {
     auto payload = payloads.find(hit.id);
@@ -156,10 +151,10 @@ absl::Status Searcher::Respond(const v1::SearchRequest& request, const Prepared&
 absl::Status Searcher::Run(const v1::SearchRequest& request, Prepared& prepared,
                            absl::Time deadline, v1::SearchResponse* response) {
   if (prepared.embed_key.has_value()) {
-    auto latency_us = Embed(prepared.collection.model, prepared.collection.dimension,
-                            {request.text()}, {&prepared}, deadline);
-    if (!latency_us.ok()) return latency_us.status();
-    response->set_embed_latency_us(*latency_us);
+    QUARRY_ASSIGN_OR_RETURN(auto latency_us,
+                            Embed(prepared.collection.model, prepared.collection.dimension,
+                                  {request.text()}, {&prepared}, deadline));
+    response->set_embed_latency_us(latency_us);
   }
   return Respond(request, prepared, shards_.Search(prepared.shard_request, deadline), response);
 }
@@ -171,17 +166,15 @@ absl::Status Searcher::Search(int64_t tenant_id, const v1::SearchRequest& reques
   // collection PostgreSQL now has under that name, or NOT_FOUND. The second
   // round reads PostgreSQL first, so there is no third.
   for (const bool use_cache : {true, false}) {
-    auto prepared = Prepare(tenant_id, request, use_cache);
-    if (!prepared.ok()) return prepared.status();
-    LiveCheck check(collections_, prepared->from_cache
-                                      ? std::vector<int64_t>{prepared->collection.id}
+    QUARRY_ASSIGN_OR_RETURN(auto prepared, Prepare(tenant_id, request, use_cache));
+    LiveCheck check(collections_, prepared.from_cache
+                                      ? std::vector<int64_t>{prepared.collection.id}
                                       : std::vector<int64_t>{});
     // Even a failure is only reported for a collection known to be live.
-    const absl::Status ran = Run(request, *prepared, deadline, response);
-    auto live = check.Live();
-    if (!live.ok()) return live.status();
-    if (prepared->from_cache && !live->contains(prepared->collection.id)) {
-      collection_cache_.Forget(prepared->collection);
+    const absl::Status ran = Run(request, prepared, deadline, response);
+    QUARRY_ASSIGN_OR_RETURN(auto live, check.Live());
+    if (prepared.from_cache && !live.contains(prepared.collection.id)) {
+      collection_cache_.Forget(prepared.collection);
       response->Clear();
       continue;
     }
@@ -205,7 +198,7 @@ absl::Status Searcher::SearchBatch(int64_t tenant_id, const v1::SearchBatchReque
     for (int i = 0; i < n; ++i) {
       auto one = Prepare(tenant_id, request.queries(i), use_cache);
       // A failure names the query it belongs to (queries[2].top_k: ...).
-      if (absl::Status s = ForElement("queries", i, one.status()); !s.ok()) return s;
+      QUARRY_RETURN_IF_ERROR(ForElement("queries", i, one.status()));
       hits += one->top_k;
       prepared.push_back(*std::move(one));
     }
@@ -223,11 +216,10 @@ absl::Status Searcher::SearchBatch(int64_t tenant_id, const v1::SearchBatchReque
     cached_ids.erase(std::unique(cached_ids.begin(), cached_ids.end()), cached_ids.end());
     LiveCheck check(collections_, std::move(cached_ids));
     const absl::Status ran = RunBatch(request, prepared, deadline, response);
-    auto live = check.Live();
-    if (!live.ok()) return live.status();
+    QUARRY_ASSIGN_OR_RETURN(auto live, check.Live());
     bool stale = false;
     for (const Prepared& one : prepared) {
-      if (one.from_cache && !live->contains(one.collection.id)) {
+      if (one.from_cache && !live.contains(one.collection.id)) {
         collection_cache_.Forget(one.collection);
         stale = true;
       }
@@ -263,9 +255,7 @@ absl::Status Searcher::RunBatch(const v1::SearchBatchRequest& request,
       targets.push_back(&prepared[i]);
     }
     auto latency_us = Embed(model.first, model.second, texts, targets, deadline);
-    if (absl::Status s = ForElement("queries", queries[0], latency_us.status()); !s.ok()) {
-      return s;
-    }
+    QUARRY_RETURN_IF_ERROR(ForElement("queries", queries[0], latency_us.status()));
     for (int i : queries) response->mutable_results(i)->set_embed_latency_us(*latency_us);
   }
 
@@ -275,7 +265,7 @@ absl::Status Searcher::RunBatch(const v1::SearchBatchRequest& request,
   for (int i = 0; i < n; ++i) {
     absl::Status answered = Respond(request.queries(i), prepared[i], std::move(answers[i]),
                                     response->mutable_results(i));
-    if (absl::Status s = ForElement("queries", i, answered); !s.ok()) return s;
+    QUARRY_RETURN_IF_ERROR(ForElement("queries", i, answered));
   }
   return absl::OkStatus();
 }

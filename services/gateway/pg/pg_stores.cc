@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "services/common/status/macros.h"
 #include "services/gateway/store.h"
 
 namespace quarry::gateway {
@@ -34,13 +35,14 @@ absl::StatusOr<store::CollectionRecord> PgCollectionStore::Insert(
 
 absl::StatusOr<store::CollectionRecord> PgCollectionStore::Find(int64_t tenant_id,
                                                                 const std::string& name) {
-  auto found = pool_.WithTransaction(
-      [&](pqxx::work& txn) -> absl::StatusOr<std::optional<store::CollectionRecord>> {
-        return store::GetCollection(txn, tenant_id, name);
-      });
-  if (!found.ok()) return found.status();
-  if (!found->has_value()) return CollectionNotFound(name);
-  return **found;
+  QUARRY_ASSIGN_OR_RETURN(
+      auto found,
+      pool_.WithTransaction(
+          [&](pqxx::work& txn) -> absl::StatusOr<std::optional<store::CollectionRecord>> {
+            return store::GetCollection(txn, tenant_id, name);
+          }));
+  if (!found.has_value()) return CollectionNotFound(name);
+  return *found;
 }
 
 absl::StatusOr<std::vector<store::CollectionRecord>> PgCollectionStore::List(
@@ -63,12 +65,12 @@ absl::StatusOr<DeletedCollection> PgCollectionStore::Delete(int64_t tenant_id,
   return pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<DeletedCollection> {
     // Waits for the writes in flight into it; they commit first and their
     // documents are tombstoned below with the rest.
-    auto collection = LockCollection(txn, tenant_id, name, store::CollectionLock::kDelete);
-    if (!collection.ok()) return collection.status();
+    QUARRY_ASSIGN_OR_RETURN(auto collection,
+                            LockCollection(txn, tenant_id, name, store::CollectionLock::kDelete));
     DeletedCollection deleted;
-    deleted.collection = *collection;
+    deleted.collection = collection;
     deleted.purge_job_id = jobqueue::pgjobs::Enqueue(txn, purge).job.id;
-    store::SoftDeleteCollection(txn, collection->id);  // Documents last (seq lock).
+    store::SoftDeleteCollection(txn, collection.id);  // Documents last (seq lock).
     return deleted;
   });
 }
@@ -87,13 +89,10 @@ absl::StatusOr<UpsertOutcome> PgDocumentStore::Upsert(
     const JobFor& job_for) {
   return pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<UpsertOutcome> {
     UpsertOutcome out;
-    auto locked = LockCollection(txn, tenant_id, collection);
-    if (!locked.ok()) return locked.status();
-    out.collection = *std::move(locked);
-    absl::StatusOr<jobqueue::JobSpec> spec = job_for(out.collection);
-    if (!spec.ok()) return spec.status();
+    QUARRY_ASSIGN_OR_RETURN(out.collection, LockCollection(txn, tenant_id, collection));
+    QUARRY_ASSIGN_OR_RETURN(jobqueue::JobSpec spec, job_for(out.collection));
     // The job first, so the document-order lock is held only for the rows.
-    out.job = jobqueue::pgjobs::Enqueue(txn, *spec).job;
+    out.job = jobqueue::pgjobs::Enqueue(txn, spec).job;
     out.result = store::UpsertDocuments(txn, out.collection, documents);
     return out;
   });
@@ -111,9 +110,8 @@ absl::StatusOr<store::DeleteResult> PgDocumentStore::Delete(int64_t tenant_id,
                                                             const std::string& collection,
                                                             const std::vector<std::string>& ids) {
   return pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<store::DeleteResult> {
-    auto locked = LockCollection(txn, tenant_id, collection);
-    if (!locked.ok()) return locked.status();
-    return store::DeleteDocuments(txn, locked->id, ids);
+    QUARRY_ASSIGN_OR_RETURN(auto locked, LockCollection(txn, tenant_id, collection));
+    return store::DeleteDocuments(txn, locked.id, ids);
   });
 }
 
@@ -134,9 +132,9 @@ absl::StatusOr<jobqueue::pgjobs::EnqueueResult> PgJobStore::Enqueue(
       [&](pqxx::work& txn) -> absl::StatusOr<jobqueue::pgjobs::EnqueueResult> {
         jobqueue::JobSpec bound = spec;
         if (collection.has_value()) {
-          auto locked = LockCollection(txn, spec.tenant_id.value_or(0), *collection);
-          if (!locked.ok()) return locked.status();
-          bind(*locked, bound);
+          QUARRY_ASSIGN_OR_RETURN(auto locked,
+                                  LockCollection(txn, spec.tenant_id.value_or(0), *collection));
+          bind(locked, bound);
         }
         return jobqueue::pgjobs::Enqueue(txn, bound);
       });
