@@ -15,7 +15,7 @@ absl::Status BinaryReader::Need(size_t n) const {
 absl::Status BinaryReader::GetString(std::string* s) {
   const size_t start = pos_;
   uint32_t n;
-  if (absl::Status status = Get(&n); !status.ok()) return status;
+  QUARRY_RETURN_IF_ERROR(Get(&n));
   if (absl::Status status = Need(n); !status.ok()) {
     pos_ = start;  // a failed read consumes nothing
     return status;
@@ -26,7 +26,7 @@ absl::Status BinaryReader::GetString(std::string* s) {
 }
 
 absl::Status BinaryReader::GetRaw(void* dst, size_t n) {
-  if (absl::Status s = Need(n); !s.ok()) return s;
+  QUARRY_RETURN_IF_ERROR(Need(n));
   // A document without a vector reads zero bytes into an empty vector whose
   // data() is null; memcpy wants valid pointers even then (found by
   // //fuzz:snapshot_fuzzer under UBSan).
@@ -44,7 +44,7 @@ absl::Status BinaryReader::GetFloats(float* dst, size_t n) {
 }
 
 absl::Status BinaryReader::GetView(size_t n, std::string_view* out) {
-  if (absl::Status s = Need(n); !s.ok()) return s;
+  QUARRY_RETURN_IF_ERROR(Need(n));
   *out = in_.substr(pos_, n);
   pos_ += n;
   return absl::OkStatus();

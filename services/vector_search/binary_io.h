@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "absl/status/status.h"
+#include "services/common/status/macros.h"
 
 namespace quarry::vector_search {
 
@@ -60,7 +61,7 @@ class BinaryReader {
 
   template <BinaryPod T>
   absl::Status Get(T* value) {
-    if (absl::Status s = Need(sizeof(T)); !s.ok()) return s;
+    QUARRY_RETURN_IF_ERROR(Need(sizeof(T)));
     std::memcpy(value, in_.data() + pos_, sizeof(T));
     pos_ += sizeof(T);
     return absl::OkStatus();

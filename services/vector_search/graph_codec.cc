@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/status/macros.h"
 #include "services/vector_search/binary_io.h"
 #include "services/vector_search/hnsw_index.h"
 
@@ -86,9 +87,8 @@ absl::Status DecodeGraph(std::string_view blob, size_t doc_count, size_t dim, bo
   if (count > std::numeric_limits<uint32_t>::max() || (count > 0 && (entry >= count || max_level < 0 || max_level > kMaxLevel))) {
     return bad("entry point");
   }
-  absl::StatusOr<GraphLayout> made = make_graph(std::move(quantizer), m, ef_construction, count);
-  if (!made.ok()) return made.status();
-  GraphLayout& g = *made;
+  QUARRY_ASSIGN_OR_RETURN(GraphLayout g,
+                          make_graph(std::move(quantizer), m, ef_construction, count));
   if (element_bytes != g.element_bytes) return bad("element size");
   if (count > r.remaining() / std::max<uint64_t>(element_bytes, 1)) return bad("level 0 truncated");
   std::string_view level0;

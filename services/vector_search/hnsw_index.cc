@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/common/model/finite.h"
+#include "services/common/status/macros.h"
 #include "services/common/telemetry/logger.h"
 #include "services/vector_search/distance.h"
 #include "services/vector_search/index_state.h"
@@ -65,11 +66,11 @@ absl::StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Create(const HnswOptions& 
   if (!(options.rebuild_tombstone_fraction > 0 && options.rebuild_tombstone_fraction <= 1)) {
     return absl::InvalidArgumentError("rebuild_tombstone_fraction must be in (0, 1]");
   }
-  auto state = internal::IndexState::Create(options, options.initial_capacity);
-  if (!state.ok()) return state.status();
+  QUARRY_ASSIGN_OR_RETURN(auto state,
+                          internal::IndexState::Create(options, options.initial_capacity));
   std::unique_ptr<HnswIndex> index(new HnswIndex(options));
   absl::MutexLock lock(&index->mu_);
-  index->state_ = *std::move(state);
+  index->state_ = std::move(state);
   return index;
 }
 
@@ -79,17 +80,15 @@ absl::StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::FromSnapshot(
     return absl::FailedPreconditionError(
         "snapshot metric or dimension differs from the collection's");
   }
-  auto index = Create(options);
-  if (!index.ok()) return index.status();
+  QUARRY_ASSIGN_OR_RETURN(std::unique_ptr<HnswIndex> index, Create(options));
   const int64_t watermark = snapshot.watermark;
-  absl::StatusOr<std::unique_ptr<internal::IndexState>> state =
-      snapshot.graph.empty()
-          ? internal::IndexState::Build(options, std::move(snapshot.docs))
-          : internal::IndexState::Import(options, std::move(snapshot));
-  if (!state.ok()) return state.status();
-  absl::MutexLock lock(&(*index)->mu_);
-  (*index)->state_ = *std::move(state);
-  (*index)->watermark_ = watermark;
+  QUARRY_ASSIGN_OR_RETURN(std::unique_ptr<internal::IndexState> state,
+                          snapshot.graph.empty()
+                              ? internal::IndexState::Build(options, std::move(snapshot.docs))
+                              : internal::IndexState::Import(options, std::move(snapshot)));
+  absl::MutexLock lock(&index->mu_);
+  index->state_ = std::move(state);
+  index->watermark_ = watermark;
   return index;
 }
 
@@ -98,7 +97,7 @@ HnswIndex::~HnswIndex() { WaitForRebuild(); }
 absl::Status HnswIndex::Upsert(const std::string& id, absl::Span<const float> vector,
                                const Tags& tags, const Metadata& metadata, int64_t seq) {
   if (id.empty()) return absl::InvalidArgumentError("id must not be empty");
-  if (absl::Status s = CheckVector(vector, options_.dimension); !s.ok()) return s;
+  QUARRY_RETURN_IF_ERROR(CheckVector(vector, options_.dimension));
   PendingOp op{false, id, std::vector<float>(vector.begin(), vector.end()), tags, metadata, seq};
   if (options_.metric == Metric::kCosine) NormalizeInPlace(op.vector.data(), op.vector.size());
   return ApplyAndLog(std::move(op));
@@ -111,10 +110,9 @@ absl::Status HnswIndex::Delete(const std::string& id, int64_t seq) {
 
 absl::Status HnswIndex::ApplyAndLog(PendingOp op) {
   absl::MutexLock lock(&mu_);
-  absl::Status status =
-      op.is_delete ? state_->Delete(op.id, op.seq)
-                   : state_->Upsert(op.id, op.vector.data(), op.tags, op.metadata, op.seq);
-  if (!status.ok()) return status;
+  QUARRY_RETURN_IF_ERROR(op.is_delete ? state_->Delete(op.id, op.seq)
+                                      : state_->Upsert(op.id, op.vector.data(), op.tags,
+                                                       op.metadata, op.seq));
   if (op.seq > watermark_.load()) watermark_ = op.seq;
   {
     absl::MutexLock log_lock(&log_mu_);
@@ -158,10 +156,9 @@ absl::Status HnswIndex::RunRebuild() {
   }
   auto apply = [](internal::IndexState& state, std::vector<PendingOp>& ops) {
     for (PendingOp& op : ops) {
-      absl::Status s = op.is_delete ? state.Delete(op.id, op.seq)
-                                    : state.Upsert(op.id, op.vector.data(), op.tags,
-                                                   op.metadata, op.seq);
-      if (!s.ok()) return s;
+      QUARRY_RETURN_IF_ERROR(op.is_delete ? state.Delete(op.id, op.seq)
+                                          : state.Upsert(op.id, op.vector.data(), op.tags,
+                                                         op.metadata, op.seq));
     }
     return absl::OkStatus();
   };
@@ -226,7 +223,7 @@ absl::Status HnswIndex::LastRebuildStatus() const {
 
 absl::StatusOr<SearchResult> HnswIndex::Search(const SearchRequest& request) const {
   if (request.k == 0) return absl::InvalidArgumentError("k must be >= 1");
-  if (absl::Status s = CheckVector(request.query, options_.dimension); !s.ok()) return s;
+  QUARRY_RETURN_IF_ERROR(CheckVector(request.query, options_.dimension));
   std::vector<float> query = request.query;
   if (options_.metric == Metric::kCosine) NormalizeInPlace(query.data(), query.size());
   absl::ReaderMutexLock lock(&mu_);

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/common/model/shard_answer.h"
+#include "services/common/status/macros.h"
 #include "services/vector_search/exact_search.h"
 #include "services/vector_search/graph_codec.h"
 #include "services/vector_search/graph_search.h"
@@ -105,38 +106,35 @@ absl::StatusOr<std::unique_ptr<IndexState>> IndexState::Create(
     if (options.float_store_dir.empty()) {
       state->floats_ = NewHeapFloatStore(options.dimension);
     } else {
-      auto store = NewMappedFloatStore(options.dimension, options.float_store_dir);
-      if (!store.ok()) return store.status();
-      state->floats_ = *std::move(store);
+      QUARRY_ASSIGN_OR_RETURN(state->floats_,
+                              NewMappedFloatStore(options.dimension, options.float_store_dir));
     }
   } else {
     state->space_ = FloatSpace(options.metric, options.dimension);
-    if (absl::Status s = state->NewGraph(capacity); !s.ok()) return s;
+    QUARRY_RETURN_IF_ERROR(state->NewGraph(capacity));
   }
   return state;
 }
 
 absl::StatusOr<std::unique_ptr<IndexState>> IndexState::Build(
     const HnswOptions& options, std::vector<SnapshotDoc> docs) {
-  auto state = Create(options, std::max(options.initial_capacity, docs.size()));
-  if (!state.ok()) return state.status();
-  IndexState& s = **state;
+  QUARRY_ASSIGN_OR_RETURN(std::unique_ptr<IndexState> state,
+                          Create(options, std::max(options.initial_capacity, docs.size())));
+  IndexState& s = *state;
   if (options.quantize_int8 && docs.size() >= options.quantizer_train_size) {
     s.quantizer_ = std::make_unique<ScalarQuantizer>(ScalarQuantizer::Train(
         options.dimension, docs.size(),
         [&](size_t i) { return docs[i].vector.data(); }));
     s.space_ = std::make_unique<Int8Space>(s.quantizer_.get(), options.metric);
-    if (absl::Status st = s.NewGraph(docs.size()); !st.ok()) return st;
-    if (absl::Status st = s.floats_->Reserve(docs.size()); !st.ok()) return st;
+    QUARRY_RETURN_IF_ERROR(s.NewGraph(docs.size()));
+    QUARRY_RETURN_IF_ERROR(s.floats_->Reserve(docs.size()));
   }
   s.slots_.reserve(docs.size());
   for (SnapshotDoc& doc : docs) {
     if (doc.vector.size() != options.dimension) {
       return absl::DataLossError("document without a vector");
     }
-    absl::Status st = s.Upsert(doc.id, doc.vector.data(), doc.tags,
-                               doc.metadata, doc.seq);
-    if (!st.ok()) return st;
+    QUARRY_RETURN_IF_ERROR(s.Upsert(doc.id, doc.vector.data(), doc.tags, doc.metadata, doc.seq));
     std::vector<float>().swap(doc.vector);  // keep peak memory down
   }
   return state;
@@ -144,9 +142,8 @@ absl::StatusOr<std::unique_ptr<IndexState>> IndexState::Build(
 
 absl::StatusOr<std::unique_ptr<IndexState>> IndexState::Import(
     const HnswOptions& options, SnapshotData data) {
-  auto created = Create(options, options.initial_capacity);
-  if (!created.ok()) return created.status();
-  std::unique_ptr<IndexState> state = *std::move(created);
+  QUARRY_ASSIGN_OR_RETURN(std::unique_ptr<IndexState> state,
+                          Create(options, options.initial_capacity));
   try {
     IndexState& s = *state;
     auto make_graph = [&s](std::unique_ptr<ScalarQuantizer> quantizer, size_t m,
@@ -158,18 +155,12 @@ absl::StatusOr<std::unique_ptr<IndexState>> IndexState::Import(
       // The graph's own parameters win over the options it was loaded with.
       s.options_.m = m;
       s.options_.ef_construction = ef_construction;
-      if (absl::Status st = s.NewGraph(std::max<size_t>(count, s.options_.initial_capacity));
-          !st.ok()) {
-        return st;
-      }
+      QUARRY_RETURN_IF_ERROR(s.NewGraph(std::max<size_t>(count, s.options_.initial_capacity)));
       return s.Layout();
     };
-    if (absl::Status st = DecodeGraph(data.graph, data.docs.size(), s.dim_,
-                                      options.quantize_int8, make_graph);
-        !st.ok()) {
-      return st;
-    }
-    if (absl::Status st = s.RestoreSlots(std::move(data.docs)); !st.ok()) return st;
+    QUARRY_RETURN_IF_ERROR(
+        DecodeGraph(data.graph, data.docs.size(), s.dim_, options.quantize_int8, make_graph));
+    QUARRY_RETURN_IF_ERROR(s.RestoreSlots(std::move(data.docs)));
   } catch (const std::exception& e) {
     return FromException(e);
   }
@@ -390,11 +381,11 @@ absl::Status IndexState::UpsertImpl(const std::string& id, const float* vector,
   }
   const uint32_t s = static_cast<uint32_t>(slots_.size());
   if (floats_ != nullptr) {
-    if (absl::Status st = floats_->Reserve(size_t{s} + 1); !st.ok()) return st;
+    QUARRY_RETURN_IF_ERROR(floats_->Reserve(size_t{s} + 1));
     floats_->Set(s, vector);
   }
   if (graph_ != nullptr) {
-    if (absl::Status st = AddToGraph(s, vector); !st.ok()) return st;
+    QUARRY_RETURN_IF_ERROR(AddToGraph(s, vector));
   }
   slots_.push_back(Slot{id, tags, metadata, seq, true});
   by_id_.emplace(id, s);
@@ -415,11 +406,9 @@ absl::Status IndexState::TrainAndBuildGraph() {
       dim_, live_slots.size(),
       [&](size_t i) { return floats_->Get(live_slots[i]); }));
   space_ = std::make_unique<Int8Space>(quantizer_.get(), options_.metric);
-  if (absl::Status st = NewGraph(std::max(options_.initial_capacity, slots_.size() * 2)); !st.ok()) {
-    return st;
-  }
+  QUARRY_RETURN_IF_ERROR(NewGraph(std::max(options_.initial_capacity, slots_.size() * 2)));
   for (uint32_t s = 0; s < slots_.size(); ++s) {
-    if (absl::Status st = AddToGraph(s, floats_->Get(s)); !st.ok()) return st;
+    QUARRY_RETURN_IF_ERROR(AddToGraph(s, floats_->Get(s)));
     if (!slots_[s].live) graph_->markDelete(s);
   }
   return absl::OkStatus();
@@ -428,7 +417,7 @@ absl::Status IndexState::TrainAndBuildGraph() {
 absl::Status IndexState::RestoreSlots(std::vector<SnapshotDoc> docs) {
   Graph& g = *graph_;
   if (floats_ != nullptr) {
-    if (absl::Status s = floats_->Reserve(docs.size()); !s.ok()) return s;
+    QUARRY_RETURN_IF_ERROR(floats_->Reserve(docs.size()));
   }
   slots_.reserve(docs.size());
   g.num_deleted_ = 0;

@@ -8,6 +8,7 @@
 #include "services/common/model/finite.h"
 #include "services/common/model/limits.h"
 #include "services/common/model/shard_answer.h"
+#include "services/common/status/macros.h"
 #include "services/common/status/status.h"
 #include "services/vector_search/filter_proto.h"
 
@@ -83,11 +84,8 @@ grpc::Status ShardServiceImpl::SearchShardBatch(
 
 absl::Status ShardServiceImpl::Search(const SearchShardRequest& request,
                                       SearchShardResponse* response) {
-  auto dimension = state_.Dimension(request.collection_id());
-  if (!dimension.ok()) return dimension.status();
-  if (absl::Status status = ValidateSearchShard(request, *dimension); !status.ok()) {
-    return status;
-  }
+  QUARRY_ASSIGN_OR_RETURN(uint32_t dimension, state_.Dimension(request.collection_id()));
+  QUARRY_RETURN_IF_ERROR(ValidateSearchShard(request, dimension));
   SearchRequest search;
   search.query.assign(request.vector().values().begin(), request.vector().values().end());
   search.k = request.k();
@@ -96,23 +94,22 @@ absl::Status ShardServiceImpl::Search(const SearchShardRequest& request,
   search.exact = request.exact();
   if (request.has_min_score()) search.min_score = request.min_score();
   const absl::Time start = absl::Now();
-  auto result = state_.Search(request.collection_id(), search);
-  if (!result.ok()) return result.status();
+  QUARRY_ASSIGN_OR_RETURN(SearchResult result, state_.Search(request.collection_id(), search));
   if (metrics_ != nullptr) {
     metrics_
         ->Histogram("quarry_vector_search_seconds", "Time to search one shard's index.",
                     telemetry::LatencySecondsBuckets(),
-                    {{"path", result->exact_used ? "exact" : "graph"}})
+                    {{"path", result.exact_used ? "exact" : "graph"}})
         .Observe(absl::ToDoubleSeconds(absl::Now() - start));
   }
-  for (const Hit& hit : result->hits) {
+  for (const Hit& hit : result.hits) {
     auto* out = response->add_hits();
     out->set_id(hit.id);
     out->set_score(hit.score);
   }
   response->set_shard(info_.shard_index);
-  response->set_watermark(result->watermark);
-  response->set_exact_used(result->exact_used);
+  response->set_watermark(result.watermark);
+  response->set_exact_used(result.exact_used);
   return absl::OkStatus();
 }
 

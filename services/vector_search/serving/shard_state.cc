@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "absl/strings/numbers.h"
+#include "services/common/status/macros.h"
 #include "services/vector_search/crc32c.h"
 #include "services/vector_search/snapshot.h"
 
@@ -61,10 +62,9 @@ absl::Status ShardState::Apply(const DocumentChange& change) {
       HnswOptions options = base_options_;
       options.metric = spec->second.metric;
       options.dimension = spec->second.dimension;
-      auto created = HnswIndex::Create(options);
-      if (!created.ok()) return created.status();
-      index = created->get();
-      indexes_[change.collection_id] = std::move(*created);
+      QUARRY_ASSIGN_OR_RETURN(std::unique_ptr<HnswIndex> created, HnswIndex::Create(options));
+      index = created.get();
+      indexes_[change.collection_id] = std::move(created);
     }
   }
   // The index is internally synchronised; searches continue meanwhile.
@@ -84,7 +84,7 @@ absl::Status ShardState::ApplyBatch(const std::vector<DocumentChange>& changes,
                                     int64_t watermark) {
   absl::MutexLock write_lock(&write_mu_);
   for (const DocumentChange& change : changes) {
-    if (absl::Status status = Apply(change); !status.ok()) return status;
+    QUARRY_RETURN_IF_ERROR(Apply(change));
   }
   absl::MutexLock lock(&mu_);
   if (watermark > watermark_) watermark_ = watermark;
@@ -163,19 +163,14 @@ absl::Status ShardState::WriteSnapshot(const std::string& dir) const {
   nlohmann::json manifest = {{"watermark", watermark}, {"collections", nlohmann::json::array()}};
   for (auto& [id, data] : exported) {
     const std::string file = absl::StrCat("collection-", id, "-w", watermark, ".snap");
-    if (absl::Status status = WriteSnapshotFile(dir + "/" + file, data); !status.ok()) {
-      return status;
-    }
+    QUARRY_RETURN_IF_ERROR(WriteSnapshotFile(dir + "/" + file, data));
     manifest["collections"].push_back({{"id", id}, {"file", file}});
   }
   // The manifest is JSON plus its CRC-32C on a second line, written last:
   // until it is replaced, the previous one names only complete files.
   const std::string json = manifest.dump();
-  if (absl::Status status = WriteFileAtomically(
-          dir + "/MANIFEST", absl::StrCat(json, "\n", Crc32c(json.data(), json.size()), "\n"));
-      !status.ok()) {
-    return status;
-  }
+  QUARRY_RETURN_IF_ERROR(WriteFileAtomically(
+      dir + "/MANIFEST", absl::StrCat(json, "\n", Crc32c(json.data(), json.size()), "\n")));
   // Files of older snapshots are no longer referenced.
   for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
     const std::string name = entry.path().filename().string();
@@ -211,15 +206,13 @@ absl::Status ShardState::LoadSnapshot(const std::string& dir) {
       return absl::DataLossError("snapshot manifest entry is malformed");
     }
     const int64_t id = entry["id"].get<int64_t>();
-    auto data = ReadSnapshotFile(dir + "/" + entry["file"].get<std::string>());
-    if (!data.ok()) return data.status();
+    QUARRY_ASSIGN_OR_RETURN(SnapshotData data,
+                            ReadSnapshotFile(dir + "/" + entry["file"].get<std::string>()));
     HnswOptions options = base_options_;
-    options.metric = data->metric;
-    options.dimension = data->dimension;
-    specs[id] = {id, data->metric, data->dimension};
-    auto index = HnswIndex::FromSnapshot(options, *std::move(data));
-    if (!index.ok()) return index.status();
-    loaded[id] = std::move(*index);
+    options.metric = data.metric;
+    options.dimension = data.dimension;
+    specs[id] = {id, data.metric, data.dimension};
+    QUARRY_ASSIGN_OR_RETURN(loaded[id], HnswIndex::FromSnapshot(options, std::move(data)));
   }
   absl::MutexLock write_lock(&write_mu_);
   absl::MutexLock lock(&mu_);

@@ -8,6 +8,7 @@
 #include "services/common/model/vector_codec.h"
 #include "services/common/pg/listener.h"
 #include "services/common/sql/text_array.h"
+#include "services/common/status/macros.h"
 
 namespace quarry::vector_search {
 namespace {
@@ -35,10 +36,10 @@ absl::Time Tailer::last_caught_up() const {
 }
 
 absl::Status Tailer::RefreshCollections() {
-  auto rows = pool_.Query("SELECT id, dimension, metric FROM collections");
-  if (!rows.ok()) return rows.status();
+  QUARRY_ASSIGN_OR_RETURN(pqxx::result rows,
+                          pool_.Query("SELECT id, dimension, metric FROM collections"));
   std::vector<CollectionSpec> specs;
-  for (const auto& row : *rows) {
+  for (const auto& row : rows) {
     specs.push_back({row[0].as<int64_t>(), model::ParseMetric(row[2].as<std::string>()).value_or(Metric::kCosine),
                      row[1].as<uint32_t>()});
   }
@@ -48,7 +49,7 @@ absl::Status Tailer::RefreshCollections() {
 
 absl::Status Tailer::ReadBatch(bool* more) {
   const int64_t from = state_.watermark();
-  auto batch = pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<Batch> {
+  auto read = [&](pqxx::work& txn) -> absl::StatusOr<Batch> {
     // One snapshot for both statements: the maximum and the rows agree.
     txn.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     Batch b;
@@ -88,18 +89,18 @@ absl::Status Tailer::ReadBatch(bool* more) {
     // snapshot's maximum has been seen.
     b.position = b.full ? b.changes.back().seq : b.latest;
     return b;
-  });
-  if (!batch.ok()) return batch.status();
-  latest_seen_ = std::max(latest_seen_.load(), batch->latest);
-  absl::Status applied = state_.ApplyBatch(batch->changes, batch->position);
+  };
+  QUARRY_ASSIGN_OR_RETURN(Batch batch, pool_.WithTransaction(read));
+  latest_seen_ = std::max(latest_seen_.load(), batch.latest);
+  absl::Status applied = state_.ApplyBatch(batch.changes, batch.position);
   if (applied.code() == absl::StatusCode::kFailedPrecondition) {
     // A collection created after our last refresh: learn it and read again
     // (nothing was applied past the watermark, and re-applying is idempotent).
-    if (absl::Status refreshed = RefreshCollections(); !refreshed.ok()) return refreshed;
-    applied = state_.ApplyBatch(batch->changes, batch->position);
+    QUARRY_RETURN_IF_ERROR(RefreshCollections());
+    applied = state_.ApplyBatch(batch.changes, batch.position);
   }
   if (!applied.ok()) return applied;
-  *more = batch->full;
+  *more = batch.full;
   return absl::OkStatus();
 }
 
