@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/common/model/scopes.h"
 #include "services/common/status/macros.h"
 #include "services/gateway/api_key.h"
 
@@ -37,9 +38,10 @@ absl::StatusOr<Principal> Gatekeeper::Authenticate(const std::string& secret) {
     p.key_id = key->id;
     p.tenant_id = key->tenant_id;
     for (const std::string& scope : key->scopes) {
-      p.read |= scope == "read" || scope == "write" || scope == "admin";
-      p.write |= scope == "write" || scope == "admin";
-      p.admin |= scope == "admin";
+      p.read |= scope == model::kScopeRead || scope == model::kScopeWrite ||
+                scope == model::kScopeAdmin;
+      p.write |= scope == model::kScopeWrite || scope == model::kScopeAdmin;
+      p.admin |= scope == model::kScopeAdmin;
     }
     const RateLimit limit = LimitInForce(*key);
     p.rate_per_second = limit.rate_per_second;
@@ -76,9 +78,10 @@ absl::StatusOr<Gatekeeper::Admission> Gatekeeper::Admit(const grpc::ServerContex
                        : scope == Scope::kWrite ? principal.write
                                                 : principal.admin;
   if (!allowed) {
-    static const char* kNames[] = {"read", "write", "admin"};
-    return absl::PermissionDeniedError(absl::StrCat(
-        "API key ", principal.key_id, " lacks the ", kNames[static_cast<int>(scope)], " scope"));
+    // model::kScopes lists the scopes in Scope's order.
+    return absl::PermissionDeniedError(absl::StrCat("API key ", principal.key_id, " lacks the ",
+                                                    model::kScopes[static_cast<int>(scope)],
+                                                    " scope"));
   }
   if (in_flight_.fetch_add(1) >= options_.max_in_flight) {
     in_flight_.fetch_sub(1);
