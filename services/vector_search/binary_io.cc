@@ -14,7 +14,7 @@ absl::Status BinaryReader::Need(size_t n) const {
 
 absl::Status BinaryReader::GetString(std::string* s) {
   const size_t start = pos_;
-  uint32_t n;
+  uint32_t n = 0;
   QUARRY_RETURN_IF_ERROR(Get(&n));
   if (absl::Status status = Need(n); !status.ok()) {
     pos_ = start;  // a failed read consumes nothing

@@ -41,12 +41,12 @@ TEST(BinaryIoTest, WritesLittleEndianFixedWidth) {
 TEST(BinaryIoTest, RoundTrip) {
   const std::string bytes = EncodeSample();
   BinaryReader r(bytes);
-  uint8_t u8;
+  uint8_t u8 = 0;
   uint32_t u32;
   int32_t i32;
   uint64_t u64;
   int64_t i64;
-  float f;
+  float f = 0;
   std::string s1, s2;
   float floats[3];
   std::string_view raw;
@@ -82,12 +82,12 @@ TEST(BinaryIoTest, EveryTruncationIsAnError) {
   for (size_t len = 0; len < full.size(); ++len) {
     const std::string cut = full.substr(0, len);
     BinaryReader r(cut);
-    uint8_t u8;
+    uint8_t u8 = 0;
     uint32_t u32;
     int32_t i32;
     uint64_t u64;
     int64_t i64;
-    float f;
+    float f = 0;
     std::string s;
     float floats[3];
     std::string_view raw;
@@ -114,10 +114,10 @@ TEST(BinaryIoTest, FailedReadConsumesNothing) {
   std::string s;
   EXPECT_EQ(r.GetString(&s).code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(r.remaining(), 7u);
-  uint64_t too_wide;
+  uint64_t too_wide = 0;
   EXPECT_EQ(r.Get(&too_wide).code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(r.remaining(), 7u);
-  uint32_t n;
+  uint32_t n = 0;
   ASSERT_TRUE(r.Get(&n).ok());
   EXPECT_EQ(n, 100u);
 }

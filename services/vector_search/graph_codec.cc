@@ -55,8 +55,8 @@ absl::Status DecodeGraph(std::string_view blob, size_t doc_count, size_t dim, bo
     return absl::DataLossError(absl::StrCat("snapshot graph: ", what));
   };
   BinaryReader r(blob);
-  uint32_t format;
-  uint8_t has_quantizer;
+  uint32_t format = 0;
+  uint8_t has_quantizer = 0;
   if (!r.Get(&format).ok() || format != kGraphFormat) return bad("format");
   if (!r.Get(&has_quantizer).ok() || has_quantizer != (quantized ? 1 : 0)) {
     return bad("quantization does not match the options");
@@ -73,9 +73,9 @@ absl::Status DecodeGraph(std::string_view blob, size_t doc_count, size_t dim, bo
     }
     quantizer = std::make_unique<ScalarQuantizer>(std::move(offset), std::move(scale));
   }
-  uint64_t m, ef_construction, count, element_bytes;
-  int32_t max_level;
-  uint32_t entry;
+  uint64_t m = 0, ef_construction = 0, count = 0, element_bytes = 0;
+  int32_t max_level = 0;
+  uint32_t entry = 0;
   if (!r.Get(&m).ok() || !r.Get(&ef_construction).ok() || !r.Get(&count).ok() ||
       !r.Get(&max_level).ok() || !r.Get(&entry).ok() || !r.Get(&element_bytes).ok()) {
     return bad("header");
@@ -105,11 +105,11 @@ absl::Status DecodeGraph(std::string_view blob, size_t doc_count, size_t dim, bo
   // Every link must name an existing node that lives on that level, or a
   // search would read outside hnswlib's arrays.
   auto check_list = [&](const char* list, size_t max_links, int level) {
-    uint16_t n;
+    uint16_t n = 0;
     std::memcpy(&n, list, sizeof(n));
     if (n > max_links) return false;
     for (size_t j = 0; j < n; ++j) {
-      uint32_t id;
+      uint32_t id = 0;
       std::memcpy(&id, list + sizeof(uint32_t) + j * sizeof(uint32_t), sizeof(id));
       if (id >= count || levels[id] < level) return false;
     }
@@ -117,7 +117,7 @@ absl::Status DecodeGraph(std::string_view blob, size_t doc_count, size_t dim, bo
   };
   for (size_t i = 0; i < count; ++i) {
     const char* element = level0.data() + i * element_bytes;
-    size_t label;
+    size_t label = 0;
     std::memcpy(&label, element + g.label_offset, sizeof(label));
     if (label != i) return bad("label");
     if (!check_list(element + g.links0_offset, g.max_links0, 0)) return bad("level-0 links");

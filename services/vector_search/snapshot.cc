@@ -85,15 +85,15 @@ absl::StatusOr<SnapshotData> DecodeSnapshot(std::string_view bytes) {
   }
   if (bytes.size() < kHeaderBytes + kTrailerBytes) return Truncated("header");
   const std::string_view body = bytes.substr(0, bytes.size() - kTrailerBytes);
-  uint32_t stored_crc;
+  uint32_t stored_crc = 0;
   std::memcpy(&stored_crc, bytes.data() + body.size(), sizeof(stored_crc));
   if (Crc32c(body.data(), body.size()) != stored_crc) {
     return absl::DataLossError("snapshot: checksum mismatch");
   }
 
   BinaryReader r(body.substr(sizeof(kMagic)));
-  uint32_t version, metric, dimension, reserved;
-  uint64_t doc_count, graph_bytes;
+  uint32_t version = 0, metric = 0, dimension = 0, reserved = 0;
+  uint64_t doc_count = 0, graph_bytes = 0;
   SnapshotData data;
   if (!r.Get(&version).ok() || !r.Get(&metric).ok() || !r.Get(&dimension).ok() ||
       !r.Get(&reserved).ok() || !r.Get(&data.watermark).ok() || !r.Get(&doc_count).ok() ||
@@ -119,8 +119,8 @@ absl::StatusOr<SnapshotData> DecodeSnapshot(std::string_view bytes) {
   }
   data.docs.resize(doc_count);
   for (SnapshotDoc& doc : data.docs) {
-    uint8_t live;
-    uint32_t vector_len, tag_count, meta_count;
+    uint8_t live = 0;
+    uint32_t vector_len = 0, tag_count = 0, meta_count = 0;
     if (!r.Get(&live).ok() || live > 1 || !r.GetString(&doc.id).ok() || !r.Get(&vector_len).ok()) {
       return Truncated("document");
     }
