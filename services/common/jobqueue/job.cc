@@ -33,4 +33,18 @@ bool IsTerminal(JobState state) {
          state == JobState::kCancelled;
 }
 
+Job NewQueuedJob(int64_t id, const JobSpec& spec, absl::Time now) {
+  Job job;
+  job.id = id;
+  job.tenant_id = spec.tenant_id;
+  job.kind = spec.kind;
+  job.payload_json = spec.payload_json;
+  job.priority = spec.priority;
+  job.run_at = spec.run_at.value_or(now);
+  job.max_attempts = spec.max_attempts;
+  job.idempotency_key = spec.idempotency_key;
+  job.created_at = now;
+  return job;
+}
+
 }  // namespace quarry::jobqueue

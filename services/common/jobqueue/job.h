@@ -55,6 +55,11 @@ struct Job {
   std::optional<absl::Time> finished_at;
 };
 
+// The job `spec` becomes when stored as `id` at `now`, before any attempt:
+// what the in-memory doubles of the queue store (PostgreSQL fills the same
+// fields from the column defaults).
+Job NewQueuedJob(int64_t id, const JobSpec& spec, absl::Time now);
+
 }  // namespace quarry::jobqueue
 
 #endif  // QUARRY_SERVICES_COMMON_JOBQUEUE_JOB_H_

@@ -36,5 +36,31 @@ TEST(Backoff, GrowsExponentiallyWithJitterAndIsCapped) {
   EXPECT_NE(RetryDelay(3, policy, random), RetryDelay(3, policy, random));
 }
 
+TEST(NewQueuedJobTest, CarriesTheSpecAndStartsQueuedWithNoAttempts) {
+  JobSpec spec;
+  spec.tenant_id = 7;
+  spec.kind = "reindex_collection";
+  spec.payload_json = R"({"collection":"docs"})";
+  spec.priority = 3;
+  spec.max_attempts = 2;
+  spec.idempotency_key = "k";
+  const absl::Time now = absl::FromUnixSeconds(1000);
+  Job job = NewQueuedJob(42, spec, now);
+  EXPECT_EQ(job.id, 42);
+  EXPECT_EQ(job.tenant_id, 7);
+  EXPECT_EQ(job.kind, "reindex_collection");
+  EXPECT_EQ(job.payload_json, spec.payload_json);
+  EXPECT_EQ(job.priority, 3);
+  EXPECT_EQ(job.max_attempts, 2);
+  EXPECT_EQ(job.idempotency_key, "k");
+  EXPECT_EQ(job.state, JobState::kQueued);
+  EXPECT_EQ(job.attempts, 0);
+  EXPECT_EQ(job.run_at, now);  // no run_at: due at once
+  EXPECT_EQ(job.created_at, now);
+
+  spec.run_at = now + absl::Minutes(5);
+  EXPECT_EQ(NewQueuedJob(1, spec, now).run_at, now + absl::Minutes(5));
+}
+
 }  // namespace
 }  // namespace quarry::jobqueue

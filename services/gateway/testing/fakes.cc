@@ -73,16 +73,8 @@ absl::StatusOr<store::CollectionStats> FakeCollectionStore::Stats(int64_t) {
 // ----------------------------------------------------------------------- jobs
 
 jobqueue::Job FakeJobStore::Insert(const jobqueue::JobSpec& spec) {
-  jobqueue::Job job;
-  job.id = static_cast<int64_t>(jobs_.size()) + 1;
-  job.tenant_id = spec.tenant_id;
-  job.kind = spec.kind;
-  job.payload_json = spec.payload_json;
-  job.priority = spec.priority;
-  job.run_at = spec.run_at.value_or(absl::Now());
-  job.max_attempts = spec.max_attempts;
-  job.idempotency_key = spec.idempotency_key;
-  job.created_at = absl::Now();
+  jobqueue::Job job =
+      jobqueue::NewQueuedJob(static_cast<int64_t>(jobs_.size()) + 1, spec, absl::Now());
   jobs_.push_back(job);
   return job;
 }

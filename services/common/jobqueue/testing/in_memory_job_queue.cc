@@ -10,16 +10,7 @@ namespace quarry::jobqueue {
 
 int64_t InMemoryJobQueue::Enqueue(const JobSpec& spec) {
   absl::MutexLock lock(&mu_);
-  Job job;
-  job.id = next_id_++;
-  job.tenant_id = spec.tenant_id;
-  job.kind = spec.kind;
-  job.payload_json = spec.payload_json;
-  job.priority = spec.priority;
-  job.run_at = spec.run_at.value_or(absl::Now());
-  job.max_attempts = spec.max_attempts;
-  job.idempotency_key = spec.idempotency_key;
-  job.created_at = absl::Now();
+  Job job = NewQueuedJob(next_id_++, spec, absl::Now());
   jobs_[job.id] = job;
   ++version_;
   return job.id;
