@@ -6,6 +6,7 @@
 #include "services/common/crypto/sha256.h"
 #include "services/common/model/document_sql.h"
 #include "services/common/model/vector_codec.h"
+#include "services/common/pg/document_order.h"
 #include "services/common/sql/text_array.h"
 
 namespace quarry::gateway::store {
@@ -165,7 +166,8 @@ std::vector<CollectionRecord> ListCollections(pqxx::work& txn, int64_t tenant_id
 int64_t SoftDeleteCollection(pqxx::work& txn, int64_t collection_id) {
   txn.exec_params("UPDATE collections SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
                   collection_id);
-  // Documents last: their trigger takes the document-order lock until commit.
+  // Documents last: the document-order lock is held from here until commit.
+  pg::LockDocumentOrder(txn);
   return static_cast<int64_t>(
       txn.exec_params("UPDATE documents SET deleted = true WHERE collection_id = $1 AND NOT deleted",
                       collection_id)
@@ -198,6 +200,7 @@ UpsertResult UpsertDocuments(
                                 quoted_hash, ", ", embedding, ", ", embedding_model, ", ", embedded,
                                 ")"));
   }
+  pg::LockDocumentOrder(txn);
   pqxx::result r = txn.exec(absl::StrCat(R"(
     INSERT INTO documents AS d (collection_id, doc_id, text, metadata, tags, content_hash,
                                 embedding, embedding_model, embedded_hash)
@@ -232,6 +235,7 @@ UpsertResult UpsertDocuments(
 
 DeleteResult DeleteDocuments(pqxx::work& txn, int64_t collection_id,
                              const std::vector<std::string>& ids) {
+  pg::LockDocumentOrder(txn);
   pqxx::result r = txn.exec_params(
       "UPDATE documents SET deleted = true WHERE collection_id = $1 "
       "AND doc_id = ANY($2::text[]) AND NOT deleted RETURNING seq",

@@ -5,8 +5,8 @@
 // documents under the dead collection's id.
 //
 // The races are made deterministic with the document-order lock
-// (pg::kDocumentSeqLockKey): while the test holds it, an upsert stops at its
-// first document row, so the delete is sure to run while the upsert is in
+// (pg::kDocumentSeqLockKey): while the test holds it, an upsert stops just
+// before its document rows, so the delete is sure to run while the upsert is in
 // flight, whichever order the gateway's statements come in.
 #include <atomic>
 #include <functional>
@@ -26,7 +26,7 @@
 #include "quarry/gateway/v1/document_service.grpc.pb.h"
 #include "quarry/gateway/v1/search_service.grpc.pb.h"
 #include "quarry/gateway/v1/stats_service.grpc.pb.h"
-#include "services/common/pg/migrations.h"
+#include "services/common/pg/document_order.h"
 #include "tests/testing/suite.h"
 
 namespace quarry {
@@ -166,7 +166,8 @@ class CollectionDeleteTest : public ::testing::Test {
 
     grpc::Status upserted, deleted;
     std::thread upsert([&] { upserted = Upsert(collection, racing, /*wait_for_indexed=*/false); });
-    EXPECT_TRUE(Eventually([] { return Waiting("%INSERT INTO documents%") >= 1; }))
+    // The upsert takes the lock just before its document statement.
+    EXPECT_TRUE(Eventually([] { return Waiting("%pg_advisory_xact_lock%") >= 1; }))
         << "the upsert never reached its document rows";
     std::atomic<bool> delete_returned{false};
     std::thread remove([&] {

@@ -13,10 +13,7 @@ namespace quarry::pg {
 // Session advisory lock held by Migrate() for its whole run, so replicas that
 // start together migrate once (the others wait, then find nothing to do).
 inline constexpr int64_t kMigrationLockKey = 7291748335610000;
-// Transaction advisory lock the documents trigger takes before assigning seq
-// (see migrations/0001_initial.sql): serializes document writers so that
-// commit order equals seq order.
-inline constexpr int64_t kDocumentSeqLockKey = 7291748335610001;
+// The documents trigger's lock, kDocumentSeqLockKey, is in document_order.h.
 
 struct Migration {
   int version = 0;   // > 0, strictly increasing

@@ -5,9 +5,11 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "services/common/pg/testing/postgres_env.h"
 #include "services/gateway/store.h"
@@ -172,6 +174,39 @@ TEST_F(PgStoresTest, EnqueueBindsTheCollectionAndHonoursTheIdempotencyKey) {
   EXPECT_EQ(again->job.id, first->job.id);
   // Another tenant cannot read it.
   EXPECT_EQ(jobs_->Get(tenants_[1], first->job.id).status().code(), absl::StatusCode::kNotFound);
+}
+
+// A collection delete tombstones every document of the collection while the
+// worker writes embeddings into some of them. Both lock document rows and the
+// document-order lock; taken in different orders (a row, then the order
+// lock) they deadlocked, and PostgreSQL aborted one of them.
+TEST_F(PgStoresTest, ADeleteRacingAnotherDocumentWriterDoesNotDeadlock) {
+  Create("docs");
+  ASSERT_TRUE(
+      documents_->Upsert(tenants_[0], "docs", Docs({{"a", "alpha"}, {"b", "beta"}}), IndexJob())
+          .ok());
+  // The other writer, as the worker's embedding write does it: no collection
+  // lock, a document row first (and, through the trigger, the order lock).
+  pqxx::connection other(db_.conninfo);
+  pqxx::work writer(other);
+  writer.exec("UPDATE documents SET embedding_model = 'm' WHERE doc_id = 'b'");
+
+  jobqueue::JobSpec purge;
+  purge.tenant_id = tenants_[0];
+  purge.kind = "purge_deleted";
+  absl::StatusOr<DeletedCollection> deleted;
+  std::thread deleter([&] { deleted = collections_->Delete(tenants_[0], "docs", purge); });
+  absl::SleepFor(absl::Milliseconds(500));  // the delete is waiting now
+  // The writer goes on to a row the delete's statement reaches first.
+  writer.exec("UPDATE documents SET embedding_model = 'm' WHERE doc_id = 'a'");
+  writer.commit();
+  deleter.join();
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  auto live = db_.pool->WithTransaction([](pqxx::work& txn) -> absl::StatusOr<int64_t> {
+    return txn.exec1("SELECT count(*) FROM documents WHERE NOT deleted")[0].as<int64_t>();
+  });
+  ASSERT_TRUE(live.ok()) << live.status();
+  EXPECT_EQ(*live, 0);
 }
 
 }  // namespace

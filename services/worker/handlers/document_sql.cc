@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "services/common/model/document_sql.h"
+#include "services/common/pg/document_order.h"
 #include "services/common/sql/text_array.h"
 
 namespace quarry::worker::sql {
@@ -106,6 +107,7 @@ int WriteVectors(pqxx::work& txn, int64_t collection_id, const std::string& mode
   }
   // One statement: the document-order lock (see the seq trigger) is held for
   // a single round trip per batch.
+  pg::LockDocumentOrder(txn);
   return static_cast<int>(
       txn.exec(absl::StrCat(
                    "UPDATE documents AS d SET embedding = v.embedding, embedding_model = ",
@@ -118,6 +120,9 @@ int WriteVectors(pqxx::work& txn, int64_t collection_id, const std::string& mode
 }
 
 int64_t PurgeTombstones(pqxx::work& txn, double retention_seconds, int limit) {
+  // Deleting rows fires no seq trigger, but it locks rows a writer may be
+  // waiting to update: the same lock first keeps the order.
+  pg::LockDocumentOrder(txn);
   const int64_t purged =
       static_cast<int64_t>(txn.exec_params(
                                   "DELETE FROM documents WHERE ctid = ANY(ARRAY("

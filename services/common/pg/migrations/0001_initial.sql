@@ -150,7 +150,7 @@ BEGIN
   ELSIF NEW.deleted THEN
     NEW.deleted_at := now();
   END IF;
-  -- Key shared with nothing else; the constant is also in migrations.h.
+  -- Key shared with nothing else; the constant is also in document_order.h.
   PERFORM pg_advisory_xact_lock(7291748335610001);
   NEW.seq := nextval('document_seq');
   RETURN NEW;
