@@ -12,7 +12,9 @@ absl::Duration RetryDelay(int attempt, const BackoffPolicy& policy, absl::BitGen
   const double uncapped =
       absl::ToDoubleSeconds(policy.initial) * std::pow(policy.multiplier, exponent);
   const double capped = std::min(uncapped, absl::ToDoubleSeconds(policy.max));
-  return absl::Seconds(absl::Uniform(random, capped / 2, capped));
+  const double low = capped * (1 - std::clamp(policy.jitter, 0.0, 1.0));
+  if (low >= capped) return absl::Seconds(capped);
+  return absl::Seconds(absl::Uniform(random, low, capped));
 }
 
 }  // namespace quarry::jobqueue

@@ -10,10 +10,13 @@ struct BackoffPolicy {
   absl::Duration initial = absl::Seconds(1);
   double multiplier = 2.0;
   absl::Duration max = absl::Minutes(5);
+  // Fraction of the delay taken off at random, in [0, 1].
+  double jitter = 0.5;
 };
 
 // Delay before retrying after the `attempt`-th failed attempt (1-based):
-// exponential, capped, with "full jitter" (uniform in [delay/2, delay]) so
+// exponential, capped, with jitter (uniform in [delay * (1 - jitter), delay];
+// the default takes off up to half) so
 // that jobs failing together, e.g. during an embedding outage, do not all
 // retry in the same instant and fail together again.
 absl::Duration RetryDelay(int attempt, const BackoffPolicy& policy, absl::BitGenRef random);

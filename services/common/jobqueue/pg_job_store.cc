@@ -1,5 +1,7 @@
 #include "services/common/jobqueue/pg_job_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "services/common/sql/text_array.h"
 
@@ -91,24 +93,192 @@ EnqueueResult Enqueue(pqxx::work& txn, const JobSpec& spec) {
   return {RowToJob(existing[0]), false};
 }
 
+namespace {
+
+// The claim's row update, for the ids in $1 (a bigint array).
+constexpr char kStart[] = R"(
+  UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, lease_owner = $2,
+    lease_expires_at = clock_timestamp() + make_interval(secs => $3),
+    started_at = clock_timestamp(), progress = 0, progress_message = NULL, updated_at = now()
+  WHERE j.id = ANY($1::bigint[]) RETURNING )";
+
+// Jobs of one tenant, or of every tenant for a NULL $n.
+std::string TenantFilter(int param) {
+  return absl::StrCat("($", param, "::bigint IS NULL OR tenant_id = $", param, ")");
+}
+
+struct KindLimits {
+  int64_t id = 0;
+  std::string name;
+  int max_concurrency = 0;
+  int starts_per_minute = 0;
+  int64_t cost_per_minute = 0;
+  bool paused = false;
+  absl::Duration attempt_timeout;
+  bool limited() const {
+    return max_concurrency > 0 || starts_per_minute > 0 || cost_per_minute > 0;
+  }
+};
+
+std::string IdArray(const std::vector<int64_t>& ids) {
+  std::vector<std::string> texts;
+  texts.reserve(ids.size());
+  for (int64_t id : ids) texts.push_back(absl::StrCat(id));
+  return sql::TextArray(texts);
+}
+
+// Claims up to `max_jobs` of one kind within its limits, holding its row.
+std::vector<Job> ClaimLimited(pqxx::work& txn, const ClaimRequest& request,
+                              const KindLimits& kind, int max_jobs, absl::Duration lease) {
+  txn.exec_params("SELECT 1 FROM job_kinds WHERE id = $1 FOR NO KEY UPDATE", kind.id);
+  int64_t allowed = max_jobs;
+  if (kind.max_concurrency > 0) {
+    const int64_t running =
+        txn.exec_params1(absl::StrCat("SELECT count(*) FROM jobs WHERE state = 'running' AND "
+                                      "kind = $1 AND ",
+                                      TenantFilter(2)),
+                         kind.name, request.tenant_id)[0]
+            .as<int64_t>();
+    allowed = std::min(allowed, kind.max_concurrency - running);
+  }
+  int64_t cost_left = -1;  // no cost budget
+  if (kind.starts_per_minute > 0 || kind.cost_per_minute > 0) {
+    pqxx::row window = txn.exec_params1(
+        "SELECT count(*), coalesce(sum(cost), 0)::bigint FROM job_kind_starts "
+        "WHERE kind_id = $1 AND started_at > clock_timestamp() - interval '60 seconds'",
+        kind.id);
+    if (kind.starts_per_minute > 0) {
+      allowed = std::min(allowed, kind.starts_per_minute - window[0].as<int64_t>());
+    }
+    if (kind.cost_per_minute > 0) cost_left = kind.cost_per_minute - window[1].as<int64_t>();
+  }
+  if (allowed <= 0 || cost_left == 0) return {};
+  pqxx::result candidates = txn.exec_params(
+      absl::StrCat("SELECT id, cost FROM jobs WHERE state = 'queued' AND run_at <= now() "
+                   "AND kind = $1 AND ",
+                   TenantFilter(2),
+                   " ORDER BY priority DESC, run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED"),
+      kind.name, request.tenant_id, allowed);
+  std::vector<int64_t> chosen;
+  for (const auto& row : candidates) {
+    const int64_t cost = row[1].as<int64_t>();
+    // In claim order: a job that does not fit waits, and so do the ones
+    // after it, so a costly job is not overtaken for ever.
+    if (cost_left >= 0 && cost > cost_left) break;
+    if (cost_left >= 0) cost_left -= cost;
+    chosen.push_back(row[0].as<int64_t>());
+  }
+  if (chosen.empty()) return {};
+  const std::string ids = IdArray(chosen);
+  std::vector<Job> jobs = RowsToJobs(txn.exec_params(absl::StrCat(kStart, kColumns), ids,
+                                                     request.owner, Seconds(lease)));
+  if (kind.starts_per_minute > 0 || kind.cost_per_minute > 0) {
+    txn.exec_params(
+        "INSERT INTO job_kind_starts (kind_id, started_at, cost) "
+        "SELECT $1, clock_timestamp(), cost FROM jobs WHERE id = ANY($2::bigint[])",
+        kind.id, ids);
+    txn.exec_params(
+        "DELETE FROM job_kind_starts WHERE kind_id = $1 "
+        "AND started_at < clock_timestamp() - interval '120 seconds'",
+        kind.id);
+  }
+  return jobs;
+}
+
+}  // namespace
+
+std::vector<Job> Claim(pqxx::work& txn, const ClaimRequest& request) {
+  // The registered kinds among those asked for, in id order: claimers lock
+  // limited kinds' rows in one order, so they never deadlock.
+  std::vector<KindLimits> registered;
+  for (const auto& row : txn.exec_params(
+           "SELECT id, name, max_concurrency, starts_per_minute, cost_per_minute, "
+           "coalesce(paused_until > clock_timestamp(), false), attempt_timeout_ms "
+           "FROM job_kinds WHERE name = ANY($1::text[]) AND tenant_id IS NOT DISTINCT FROM $2 "
+           "ORDER BY id",
+           sql::TextArray(request.kinds), request.tenant_id)) {
+    KindLimits kind;
+    kind.id = row[0].as<int64_t>();
+    kind.name = row[1].as<std::string>();
+    kind.max_concurrency = row[2].as<int>();
+    kind.starts_per_minute = row[3].as<int>();
+    kind.cost_per_minute = row[4].as<int64_t>();
+    kind.paused = row[5].as<bool>();
+    kind.attempt_timeout = absl::Milliseconds(row[6].as<int64_t>());
+    registered.push_back(std::move(kind));
+  }
+  // Kinds without limits, pause or lease of their own share one statement;
+  // the others are claimed one kind at a time.
+  std::vector<std::string> batched;
+  std::vector<const KindLimits*> one_by_one;
+  for (const std::string& name : request.kinds) {
+    const KindLimits* found = nullptr;
+    for (const KindLimits& kind : registered) {
+      if (kind.name == name) found = &kind;
+    }
+    if (found == nullptr) {
+      // Not registered: only Quarry's worker runs such kinds (its tests and
+      // benchmarks name their own); a tenant's worker may claim only kinds
+      // the tenant registered.
+      if (!request.tenant_id.has_value()) batched.push_back(name);
+    } else if (found->paused) {
+      continue;
+    } else if (found->limited() || request.lease_from_kind) {
+      one_by_one.push_back(found);
+    } else {
+      batched.push_back(name);
+    }
+  }
+  std::vector<Job> jobs;
+  if (!batched.empty()) {
+    jobs = RowsToJobs(txn.exec_params(
+        absl::StrCat(R"(
+          WITH next AS (
+            SELECT id AS next_id FROM jobs
+            WHERE state = 'queued' AND run_at <= now() AND kind = ANY($1::text[]) AND )",
+                     TenantFilter(5), R"(
+            ORDER BY priority DESC, run_at, id
+            LIMIT $2
+            FOR UPDATE SKIP LOCKED)
+          UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, lease_owner = $3,
+            lease_expires_at = now() + make_interval(secs => $4), started_at = now(),
+            progress = 0, progress_message = NULL, updated_at = now()
+          FROM next WHERE j.id = next.next_id
+          RETURNING )",
+                     kColumns),
+        sql::TextArray(batched), request.max_jobs, request.owner, Seconds(request.lease),
+        request.tenant_id));
+  }
+  for (const KindLimits* kind : one_by_one) {
+    const int left = request.max_jobs - static_cast<int>(jobs.size());
+    if (left <= 0) break;
+    std::vector<Job> more = ClaimLimited(
+        txn, request, *kind, left, request.lease_from_kind ? kind->attempt_timeout : request.lease);
+    for (Job& job : more) jobs.push_back(std::move(job));
+  }
+  return jobs;
+}
+
 std::vector<Job> Claim(pqxx::work& txn, const std::string& owner,
                        const std::vector<std::string>& kinds, int max_jobs, absl::Duration lease) {
-  const std::string kinds_array = sql::TextArray(kinds);
-  return RowsToJobs(txn.exec_params(
-      absl::StrCat(R"(
-        WITH next AS (
-          SELECT id AS next_id FROM jobs
-          WHERE state = 'queued' AND run_at <= now() AND kind = ANY($1::text[])
-          ORDER BY priority DESC, run_at, id
-          LIMIT $2
-          FOR UPDATE SKIP LOCKED)
-        UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, lease_owner = $3,
-          lease_expires_at = now() + make_interval(secs => $4), started_at = now(),
-          progress = 0, progress_message = NULL, updated_at = now()
-        FROM next WHERE j.id = next.next_id
-        RETURNING )",
-                   kColumns),
-      kinds_array, max_jobs, owner, Seconds(lease)));
+  ClaimRequest request;
+  request.owner = owner;
+  request.kinds = kinds;
+  request.max_jobs = max_jobs;
+  request.lease = lease;
+  return Claim(txn, request);
+}
+
+bool Postpone(pqxx::work& txn, const Job& claimed, const std::string& error, absl::Time run_at) {
+  return txn
+             .exec_params(absl::StrCat("UPDATE jobs SET state = 'queued', attempts = attempts - 1, "
+                                       "lease_owner = NULL, lease_expires_at = NULL, "
+                                       "last_error = $4, run_at = to_timestamp($5), "
+                                       "updated_at = now() WHERE ",
+                                       kHeld),
+                          claimed.id, claimed.lease_owner, claimed.attempts, error,
+                          absl::ToUnixMicros(run_at) / 1e6)
+             .affected_rows() == 1;
 }
 
 std::optional<bool> Heartbeat(pqxx::work& txn, const Job& claimed, absl::Duration lease) {

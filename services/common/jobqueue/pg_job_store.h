@@ -28,9 +28,29 @@ namespace pgjobs {
 EnqueueResult Enqueue(pqxx::work& txn, const JobSpec& spec);
 
 // See JobQueue::Claim. FOR UPDATE SKIP LOCKED lets many workers claim at once
-// without waiting on each other's rows.
+// without waiting on each other's rows. Kinds registered in job_kinds with
+// limits (max concurrency, starts or cost per minute) or paused after a
+// rate-limit answer are claimed under their kind's row lock, which makes the
+// limits hold across every gateway and worker; other kinds take one batched
+// statement. Without `tenant_id` the jobs of every tenant are claimed and the
+// system kinds' limits apply (Quarry's worker); with it, only that tenant's
+// jobs and its own kinds' limits (an external worker), each job leased for
+// its kind's attempt timeout when `lease_from_kind`.
+struct ClaimRequest {
+  std::string owner;
+  std::vector<std::string> kinds;
+  int max_jobs = 1;
+  absl::Duration lease = absl::Seconds(30);
+  std::optional<int64_t> tenant_id;
+  bool lease_from_kind = false;
+};
+std::vector<Job> Claim(pqxx::work& txn, const ClaimRequest& request);
 std::vector<Job> Claim(pqxx::work& txn, const std::string& owner,
                        const std::vector<std::string>& kinds, int max_jobs, absl::Duration lease);
+
+// Gives the attempt back uncounted, due again at `run_at` with `error` kept:
+// for a provider's rate-limit answer, which says nothing about the job.
+bool Postpone(pqxx::work& txn, const Job& claimed, const std::string& error, absl::Time run_at);
 
 // The lease-fenced updates of JobQueue; each returns false when `claimed`'s
 // lease (id, owner, attempt) is no longer held.

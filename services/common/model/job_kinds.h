@@ -7,9 +7,10 @@
 
 namespace quarry::model {
 
-// The job kinds: the worker registers one handler per name, the gateway
-// accepts exactly these in SubmitJob, and metrics label queue depth by them.
-// The names are stored in jobs.kind, so renaming one orphans queued jobs.
+// Quarry's own job kinds (system kinds): rows of job_kinds with no tenant,
+// seeded by migrations/0004_job_kinds.sql, each run by one handler of
+// Quarry's worker. The names are stored in jobs.kind, so renaming one
+// orphans queued jobs.
 inline constexpr absl::string_view kIndexDocuments = "index_documents";
 inline constexpr absl::string_view kReindexCollection = "reindex_collection";
 inline constexpr absl::string_view kRefreshStats = "refresh_stats";
@@ -17,6 +18,10 @@ inline constexpr absl::string_view kPurgeDeleted = "purge_deleted";
 
 inline constexpr std::array<absl::string_view, 4> kJobKinds = {
     kIndexDocuments, kReindexCollection, kRefreshStats, kPurgeDeleted};
+
+// Names with this prefix are reserved for system kinds yet to come: a tenant
+// can register neither these nor the names above.
+inline constexpr absl::string_view kSystemKindPrefix = "quarry.";
 
 }  // namespace quarry::model
 
