@@ -13,6 +13,7 @@
 #include "services/worker/admin_service.h"
 #include "services/worker/handlers/handlers.h"
 #include "services/worker/runner.h"
+#include "services/worker/scheduler.h"
 #include "services/worker/worker_metrics.h"
 #include "services/worker/worker_options.h"
 
@@ -24,6 +25,10 @@ ABSL_FLAG(std::string, embedding_target, "127.0.0.1:50061",
 ABSL_FLAG(int, threads, 4, "Jobs run at once by this process.");
 ABSL_FLAG(absl::Duration, lease, absl::Seconds(30),
           "How long a claimed job stays ours without a heartbeat.");
+ABSL_FLAG(bool, scheduler, true,
+          "Run the periodic-job scheduler here (safe on every replica).");
+ABSL_FLAG(absl::Duration, scheduler_poll, absl::Seconds(5),
+          "How often the scheduler looks for due schedules.");
 ABSL_FLAG(absl::Duration, purge_retention, absl::Hours(1),
           "Tombstones younger than this are kept by purge_deleted.");
 
@@ -38,6 +43,8 @@ int main(int argc, char** argv) {
   worker.threads = absl::GetFlag(FLAGS_threads);
   worker.lease = absl::GetFlag(FLAGS_lease);
   worker.purge_retention = absl::GetFlag(FLAGS_purge_retention);
+  worker.scheduler = absl::GetFlag(FLAGS_scheduler);
+  worker.scheduler_poll = absl::GetFlag(FLAGS_scheduler_poll);
   if (absl::Status valid = worker.Validate(); !valid.ok()) {
     ExitOnStartupError("configuration", valid);
   }
@@ -45,8 +52,9 @@ int main(int argc, char** argv) {
   auto runtime = quarry::server::Runtime::Create(QuarryServerOptionsFromFlags("worker"));
   if (!runtime.ok()) ExitOnStartupError("configuration", runtime.status());
 
-  // Connections for the handlers, heartbeats, the dispatcher and metrics.
-  auto pool = quarry::server::OpenDatabaseOrExit(worker.database_url, worker.threads + 3,
+  // Connections for the handlers, heartbeats, the dispatcher, metrics and the
+  // scheduler.
+  auto pool = quarry::server::OpenDatabaseOrExit(worker.database_url, worker.threads + 4,
                                                  absl::Seconds(60));
 
   quarry::jobqueue::PgJobQueue queue(*pool, worker.database_url);
@@ -83,6 +91,11 @@ int main(int argc, char** argv) {
   auto server = (*runtime)->StartServer({&admin});
   if (!server.ok()) ExitOnStartupError("gRPC server", server.status());
   runner.Start();
+  quarry::worker::SchedulerOptions scheduler_options;
+  scheduler_options.poll = worker.scheduler_poll;
+  scheduler_options.on_tick = [&metrics](const quarry::worker::TickEvent& e) { metrics.OnTick(e); };
+  quarry::worker::Scheduler scheduler(*pool, scheduler_options);
+  if (worker.scheduler) scheduler.Start();
   metrics.StartQueueDepthPolling(absl::Seconds(5));
   (*server)->SetServing(true);
   (*runtime)->logger().Info("worker running", {{"owner", options.owner},
@@ -90,6 +103,7 @@ int main(int argc, char** argv) {
 
   return (*runtime)->ServeUntilSignal(signals, **server, [&] {
     // Stop claiming, let running jobs finish within the grace, release the rest.
+    scheduler.Stop();
     auto [finished, released] = runner.Drain(grace);
     (*runtime)->logger().Info("worker drained", {{"finished", absl::StrCat(finished)},
                                                 {"released", absl::StrCat(released)}});

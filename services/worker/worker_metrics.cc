@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "services/common/model/job_kinds.h"
 #include "services/common/status/macros.h"
@@ -59,6 +60,15 @@ void WorkerMetrics::OnLeasesRecovered(int count) {
       .Counter("quarry_job_lease_expiries_total",
                "Running jobs whose worker stopped heartbeating, requeued.")
       .Increment(count);
+}
+
+void WorkerMetrics::OnTick(const TickEvent& event) {
+  metrics_
+      .Counter("quarry_schedule_ticks_total", "Periodic schedule ticks by outcome.",
+               {{"schedule", absl::StrCat(event.schedule_id)},
+                {"kind", event.kind},
+                {"outcome", event.outcome == TickEvent::kFired ? "fired" : "skipped"}})
+      .Increment();
 }
 
 absl::Status WorkerMetrics::RefreshQueueDepth() {

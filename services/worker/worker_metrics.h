@@ -7,6 +7,7 @@
 #include "services/common/pg/pool.h"
 #include "services/common/telemetry/metrics.h"
 #include "services/worker/runner.h"
+#include "services/worker/scheduler.h"
 
 namespace quarry::worker {
 
@@ -17,6 +18,8 @@ namespace quarry::worker {
 //   quarry_job_run_seconds{kind,outcome}      run time of an attempt
 //   quarry_job_attempts_total{kind,outcome}   attempts by outcome (dead included)
 //   quarry_job_lease_expiries_total           leases of vanished workers recovered
+//   quarry_schedule_ticks_total{schedule,kind,outcome}
+//                                             schedule ticks fired / skipped
 class WorkerMetrics {
  public:
   WorkerMetrics(telemetry::Metrics& metrics, pg::Pool& pool);
@@ -25,6 +28,8 @@ class WorkerMetrics {
   // For RunnerOptions::on_event / on_leases_recovered.
   void OnEvent(const JobEvent& event);
   void OnLeasesRecovered(int count);
+  // For SchedulerOptions::on_tick.
+  void OnTick(const TickEvent& event);
 
   // Refreshes the queue depth gauges every `interval` until destruction.
   void StartQueueDepthPolling(absl::Duration interval);

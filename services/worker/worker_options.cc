@@ -21,6 +21,11 @@ absl::Status WorkerOptions::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat("--purge_retention: must not be negative, got ",
                                                    absl::FormatDuration(purge_retention)));
   }
+  if (scheduler && scheduler_poll < kMinSchedulerPoll) {
+    return absl::InvalidArgumentError(absl::StrCat("--scheduler_poll: must be at least ",
+                                                   absl::FormatDuration(kMinSchedulerPoll),
+                                                   ", got ", absl::FormatDuration(scheduler_poll)));
+  }
   return absl::OkStatus();
 }
 

@@ -23,11 +23,18 @@ struct WorkerOptions {
   absl::Duration lease = absl::Seconds(30);
   // Tombstones younger than this are kept by purge_deleted; not negative.
   absl::Duration purge_retention = absl::Hours(1);
+  // Whether this replica runs the periodic-job scheduler (every replica may:
+  // they never fire a tick twice), and how often it looks for due schedules;
+  // at least kMinSchedulerPoll.
+  bool scheduler = true;
+  absl::Duration scheduler_poll = absl::Seconds(5);
 
   static constexpr int kMinThreads = 1;
   static constexpr int kMaxThreads = 256;
   // Heartbeats come every lease / 4: below 2 s they would crowd PostgreSQL.
   static constexpr absl::Duration kMinLease = absl::Seconds(2);
+  // Ticks are whole seconds; polling faster only loads PostgreSQL.
+  static constexpr absl::Duration kMinSchedulerPoll = absl::Seconds(1);
 
   // INVALID_ARGUMENT naming the first bad field by its flag, e.g.
   // "--threads: must be in [1, 256], got 0".

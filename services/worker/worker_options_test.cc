@@ -31,6 +31,8 @@ TEST(WorkerOptionsTest, EachBadFieldIsNamedByItsFlag) {
        "--lease: must be at least 2s, got 1s"},
       {[](WorkerOptions& o) { o.purge_retention = absl::Seconds(-1); },
        "--purge_retention: must not be negative"},
+      {[](WorkerOptions& o) { o.scheduler_poll = absl::Milliseconds(500); },
+       "--scheduler_poll: must be at least 1s"},
   };
   for (const Case& c : cases) {
     WorkerOptions options = Valid();
@@ -46,6 +48,11 @@ TEST(WorkerOptionsTest, BoundsThemselvesAreAccepted) {
   options.threads = WorkerOptions::kMaxThreads;
   options.lease = WorkerOptions::kMinLease;
   options.purge_retention = absl::ZeroDuration();
+  options.scheduler_poll = WorkerOptions::kMinSchedulerPoll;
+  EXPECT_TRUE(options.Validate().ok());
+  // A replica without a scheduler does not care about its poll period.
+  options.scheduler = false;
+  options.scheduler_poll = absl::ZeroDuration();
   EXPECT_TRUE(options.Validate().ok());
 }
 
