@@ -22,7 +22,6 @@
 #include "quarry/gateway/v1/document_service.pb.h"
 #include "quarry/gateway/v1/job_service.pb.h"
 #include "quarry/gateway/v1/search_service.pb.h"
-#include "services/common/model/job_kinds.h"
 #include "services/gateway/limits.h"
 #include "services/gateway/page_token.h"
 #include "services/gateway/validation.h"
@@ -195,7 +194,7 @@ void FuzzOne(uint8_t selector, absl::string_view bytes) {
     case 5: {
       v1::SubmitJobRequest request;
       if (!Parse(bytes, &request)) return;
-      const absl::Status status = ValidateSubmitJob(request, model::kJobKinds);
+      const absl::Status status = ValidateSubmitJob(request);
       CheckRejection(status);
       if (status.ok()) {
         FUZZ_CHECK(request.payload_json().size() <= kMaxPayloadBytes);

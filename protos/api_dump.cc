@@ -14,6 +14,7 @@
 #include "quarry/gateway/v1/admin_service.pb.h"
 #include "quarry/gateway/v1/collection_service.pb.h"
 #include "quarry/gateway/v1/document_service.pb.h"
+#include "quarry/gateway/v1/job_kind_service.pb.h"
 #include "quarry/gateway/v1/job_service.pb.h"
 #include "quarry/gateway/v1/search_service.pb.h"
 #include "quarry/gateway/v1/stats_service.pb.h"
@@ -98,6 +99,7 @@ std::vector<std::string> DumpPublicApi() {
       quarry::gateway::v1::Collection::descriptor()->file(),
       quarry::gateway::v1::Document::descriptor()->file(),
       quarry::gateway::v1::Job::descriptor()->file(),
+      quarry::gateway::v1::JobKind::descriptor()->file(),
       quarry::gateway::v1::SearchRequest::descriptor()->file(),
       quarry::gateway::v1::JobKindStats::descriptor()->file(),
   };

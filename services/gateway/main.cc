@@ -12,6 +12,7 @@
 #include "services/gateway/api/admission.h"
 #include "services/gateway/api/collection_service.h"
 #include "services/gateway/api/document_service.h"
+#include "services/gateway/api/job_kind_service.h"
 #include "services/gateway/api/job_service.h"
 #include "services/gateway/api/search_service.h"
 #include "services/gateway/api/stats_service.h"
@@ -111,12 +112,14 @@ int main(int argc, char** argv) {
   gw::PgDocumentStore document_store(*pool);
   gw::PgJobStore job_store(*pool, jobs);
   gw::PgKeyStore key_store(*pool);
+  gw::PgJobKindStore kind_store(*pool);
   gw::CollectionCache collection_cache(absl::Seconds(1));
   // A deleted collection's documents are purged this long after the delete,
   // once every replica has certainly dropped them.
   gw::Catalog catalog(collection_store, embedder, **shards, collection_cache, absl::Hours(1));
   gw::Ingest ingest(collection_store, document_store, job_store, watch_hub, **shards);
   gw::Jobs job_logic(job_store, watch_hub);
+  gw::JobKinds kind_logic(kind_store);
   gw::Searcher searcher(collection_store, document_store, embedder, **shards, collection_cache,
                         query_cache);
   // Deadline of calls whose client sends none.
@@ -125,12 +128,14 @@ int main(int argc, char** argv) {
   gw::DocumentServiceImpl documents(admit, ingest);
   gw::SearchServiceImpl search(admit, searcher);
   gw::JobServiceImpl job_service(admit, job_logic);
+  gw::JobKindServiceImpl job_kind_service(admit, kind_logic);
   gw::StatsServiceImpl stats(admit, catalog, job_logic);
   gw::AdminServiceImpl admin(admit, key_store);
   quarry::server::Server::InterceptorFactories first;
   first.push_back(quarry::gateway::NewParseErrorInterceptorFactory());
   auto server = (*runtime)->StartServer(
-      {&collections, &documents, &search, &job_service, &stats, &admin}, std::move(first));
+      {&collections, &documents, &search, &job_service, &job_kind_service, &stats, &admin},
+      std::move(first));
   if (!server.ok()) ExitOnStartupError("gRPC server", server.status());
   (*server)->SetServing(true);
   (*runtime)->logger().Info("gateway ready",

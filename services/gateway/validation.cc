@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
+#include "services/common/jobqueue/job_kind.h"
 #include "services/common/model/finite.h"
 #include "services/common/status/macros.h"
 #include "services/common/text/utf8.h"
@@ -236,13 +237,11 @@ absl::Status ValidateSearch(const quarry::gateway::v1::SearchRequest& request) {
   return ValidateFilter("filter", request.filter());
 }
 
-absl::Status ValidateSubmitJob(const quarry::gateway::v1::SubmitJobRequest& request,
-                               absl::Span<const absl::string_view> known_kinds) {
-  bool known = false;
-  for (absl::string_view kind : known_kinds) known |= kind == request.kind();
-  if (!known) {
-    return Invalid("kind", absl::StrCat("must be one of ", absl::StrJoin(known_kinds, ", "),
-                                        "; got \"", Shown(request.kind(), 64), "\""));
+absl::Status ValidateSubmitJob(const quarry::gateway::v1::SubmitJobRequest& request) {
+  QUARRY_RETURN_IF_ERROR(jobqueue::ValidateJobKindName("kind", request.kind()));
+  if (request.cost() < 0 || request.cost() > jobqueue::kMaxJobCost) {
+    return Invalid("cost", absl::StrCat("must be 0 (default 1) or in [1, ", jobqueue::kMaxJobCost,
+                                        "], got ", request.cost()));
   }
   QUARRY_RETURN_IF_ERROR(ValidatePayloadJson("payload_json", request.payload_json()));
   if (request.priority() < kMinPriority || request.priority() > kMaxPriority) {
@@ -292,16 +291,9 @@ absl::Status ValidatePayloadJson(absl::string_view field, absl::string_view json
   return absl::OkStatus();
 }
 
-absl::Status ValidateListJobs(const quarry::gateway::v1::ListJobsRequest& request,
-                              absl::Span<const absl::string_view> known_kinds) {
+absl::Status ValidateListJobs(const quarry::gateway::v1::ListJobsRequest& request) {
   if (!request.kind().empty()) {
-    bool known = false;
-    for (absl::string_view kind : known_kinds) known |= kind == request.kind();
-    if (!known) {
-      return Invalid("kind", absl::StrCat("must be empty (every kind) or one of ",
-                                          absl::StrJoin(known_kinds, ", "), "; got \"",
-                                          Shown(request.kind(), 64), "\""));
-    }
+    QUARRY_RETURN_IF_ERROR(jobqueue::ValidateJobKindName("kind", request.kind()));
   }
   for (int i = 0; i < request.states_size(); ++i) {
     const int state = request.states(i);

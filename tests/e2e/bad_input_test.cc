@@ -14,10 +14,12 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "quarry/gateway/v1/admin_service.grpc.pb.h"
 #include "quarry/gateway/v1/collection_service.grpc.pb.h"
 #include "quarry/gateway/v1/document_service.grpc.pb.h"
+#include "quarry/gateway/v1/job_kind_service.grpc.pb.h"
 #include "quarry/gateway/v1/job_service.grpc.pb.h"
 #include "quarry/gateway/v1/search_service.grpc.pb.h"
 #include "quarry/gateway/v1/stats_service.grpc.pb.h"
@@ -66,6 +68,7 @@ TEST_F(BadInputTest, EveryMalformedRequestGetsItsExactCodeAndNamesTheField) {
   auto documents = DocumentService::NewStub(Channel());
   auto search = SearchService::NewStub(Channel());
   auto jobs = JobService::NewStub(Channel());
+  auto kinds = JobKindService::NewStub(Channel());
   auto stats = StatsService::NewStub(Channel());
   auto admin = AdminService::NewStub(Channel());
 
@@ -402,7 +405,7 @@ TEST_F(BadInputTest, EveryMalformedRequestGetsItsExactCodeAndNamesTheField) {
       });
     });
   }
-  for (std::string kind : {std::string("mine_coins"), std::string(200, 'k'),
+  for (std::string kind : {std::string("Mine Coins"), std::string(200, 'k'),
                            std::string("\xff\xfe"), with_nul}) {
     add("ListJobs kind", "kind", kInvalid,
         [&, kind] { return list_jobs([&](auto& r) { r.set_kind(kind); }); });
@@ -660,11 +663,141 @@ TEST_F(BadInputTest, EveryMalformedRequestGetsItsExactCodeAndNamesTheField) {
             [&] { return batch_with([](auto& r) { r.mutable_queries(1)->set_collection("no-such"); }); });
 
   // ------------------------------------------------------------------ SubmitJob
-  for (std::string kind : {std::string(), std::string("mine_coins"), std::string("\xff\xfe"),
-                           std::string("INDEX_DOCUMENTS"), std::string(1000, 'k')}) {
+  for (std::string kind : {std::string(), std::string("mine coins"), std::string("\xff\xfe"),
+                           std::string("INDEX_DOCUMENTS"), std::string(1000, 'k'), with_nul}) {
     add("kind " + kind.substr(0, 16), "kind", kInvalid,
         [&, kind] { return submit([&](auto& r) { r.set_kind(kind); }); });
   }
+  // Kinds are data: a well-formed name nobody registered is not found.
+  not_found("kind never registered", "job kind \"mine_coins\"",
+            [&] { return submit([](auto& r) { r.set_kind("mine_coins"); }); });
+  for (int64_t cost : {int64_t{-1}, int64_t{1000000001}, std::numeric_limits<int64_t>::min()}) {
+    add(absl::StrCat("cost ", cost), "cost", kInvalid,
+        [&, cost] { return submit([&](auto& r) { r.set_cost(cost); }); });
+  }
+  {
+    // A kind with a budget of 100 cost units a minute: a job costing 101
+    // could never start.
+    CreateJobKindRequest r;
+    r.mutable_kind()->set_name("budgeted");
+    r.mutable_kind()->set_cost_per_minute(100);
+    CreateJobKindResponse out;
+    ASSERT_TRUE(kinds->CreateJobKind(Context(k).get(), r, &out).ok());
+  }
+  add("cost beyond the kind's budget", "cost", kInvalid, [&] {
+    return submit([](auto& r) {
+      r.set_kind("budgeted");
+      r.set_cost(101);
+    });
+  });
+
+  // --------------------------------------------- CreateJobKind, UpdateJobKind
+  auto create_kind = [&](std::function<void(JobKind&)> edit) {
+    CreateJobKindRequest r;
+    r.mutable_kind()->set_name("rules.kind");
+    edit(*r.mutable_kind());
+    CreateJobKindResponse out;
+    return kinds->CreateJobKind(Context(k).get(), r, &out);
+  };
+  auto update_kind = [&](std::function<void(JobKind&)> edit) {
+    UpdateJobKindRequest r;
+    r.mutable_kind()->set_name("budgeted");
+    edit(*r.mutable_kind());
+    UpdateJobKindResponse out;
+    return kinds->UpdateJobKind(Context(k).get(), r, &out);
+  };
+  for (std::string name : {std::string(), std::string("Upper"), std::string("9lives"),
+                           std::string("has space"), std::string(65, 'k'), std::string("\xff"),
+                           with_nul}) {
+    add("CreateJobKind name " + name.substr(0, 16), "kind.name", kInvalid,
+        [&, name] { return create_kind([&](auto& kind) { kind.set_name(name); }); });
+  }
+  for (std::string name : {"index_documents", "purge_deleted", "quarry.next"}) {
+    add("CreateJobKind system name " + name, "kind.name", kInvalid,
+        [&, name] { return create_kind([&](auto& kind) { kind.set_name(name); }); });
+  }
+  add("CreateJobKind name taken", "job kind \"budgeted\"", grpc::ALREADY_EXISTS,
+      [&] { return create_kind([](auto& kind) { kind.set_name("budgeted"); }); },
+      Message::kNamesField);
+  const std::vector<std::pair<std::string, std::function<void(JobKind&)>>> bad_fields = {
+      {"kind.description", [](auto& kind) { kind.set_description(std::string(1025, 'd')); }},
+      {"kind.max_attempts", [](auto& kind) { kind.set_max_attempts(101); }},
+      {"kind.max_attempts", [](auto& kind) { kind.set_max_attempts(-1); }},
+      {"kind.priority", [](auto& kind) { kind.set_priority(1001); }},
+      {"kind.retry.initial_backoff",
+       [](auto& kind) { kind.mutable_retry()->mutable_initial_backoff()->set_seconds(-1); }},
+      {"kind.retry.initial_backoff",
+       [](auto& kind) { kind.mutable_retry()->mutable_initial_backoff()->set_nanos(-5); }},
+      {"kind.retry.multiplier", [](auto& kind) { kind.mutable_retry()->set_multiplier(0.5); }},
+      {"kind.retry.multiplier", [](auto& kind) { kind.mutable_retry()->set_multiplier(kNaN); }},
+      {"kind.retry.max_backoff",
+       [](auto& kind) { kind.mutable_retry()->mutable_max_backoff()->set_seconds(86401); }},
+      {"kind.retry.jitter", [](auto& kind) { kind.mutable_retry()->set_jitter(1.5); }},
+      {"kind.attempt_timeout",
+       [](auto& kind) { kind.mutable_attempt_timeout()->set_nanos(1000); }},
+      {"kind.attempt_timeout",
+       [](auto& kind) { kind.mutable_attempt_timeout()->set_seconds(86401); }},
+      {"kind.max_concurrency", [](auto& kind) { kind.set_max_concurrency(-1); }},
+      {"kind.starts_per_minute", [](auto& kind) { kind.set_starts_per_minute(-3); }},
+      {"kind.cost_per_minute", [](auto& kind) { kind.set_cost_per_minute(-1); }},
+      {"kind.max_result_bytes", [](auto& kind) { kind.set_max_result_bytes(1); }},
+      {"kind.max_result_bytes", [](auto& kind) { kind.set_max_result_bytes(2 * 1024 * 1024); }},
+      {"kind.retention", [](auto& kind) { kind.mutable_retention()->set_seconds(5); }},
+  };
+  for (const auto& [field, edit] : bad_fields) {
+    add("CreateJobKind " + field, field, kInvalid, [&, edit = edit] { return create_kind(edit); });
+    add("UpdateJobKind " + field, field, kInvalid, [&, edit = edit] { return update_kind(edit); });
+  }
+  not_found("UpdateJobKind unknown", "job kind \"no.such\"",
+            [&] { return update_kind([](auto& kind) { kind.set_name("no.such"); }); });
+  add("UpdateJobKind of a system kind", "purge_deleted", grpc::PERMISSION_DENIED,
+      [&] { return update_kind([](auto& kind) { kind.set_name("purge_deleted"); }); },
+      Message::kNamesField);
+
+  // ------------------------------------------------ GetJobKind, DeleteJobKind
+  auto get_kind = [&](std::string name) {
+    GetJobKindRequest r;
+    r.set_name(std::move(name));
+    GetJobKindResponse out;
+    return kinds->GetJobKind(Context(k).get(), r, &out);
+  };
+  auto delete_kind = [&](std::string name) {
+    DeleteJobKindRequest r;
+    r.set_name(std::move(name));
+    DeleteJobKindResponse out;
+    return kinds->DeleteJobKind(Context(k).get(), r, &out);
+  };
+  for (std::string name : {std::string(), std::string("Upper"), std::string(65, 'k'),
+                           std::string("\xff"), with_nul}) {
+    add("GetJobKind name", "name", kInvalid, [&, name] { return get_kind(name); });
+    add("DeleteJobKind name", "name", kInvalid, [&, name] { return delete_kind(name); });
+  }
+  not_found("GetJobKind unknown", "job kind \"no.such\"", [&] { return get_kind("no.such"); });
+  not_found("DeleteJobKind unknown", "job kind \"no.such\"",
+            [&] { return delete_kind("no.such"); });
+  add("DeleteJobKind of a system kind", "index_documents", grpc::PERMISSION_DENIED,
+      [&] { return delete_kind("index_documents"); }, Message::kNamesField);
+  {
+    SubmitJobRequest waiting;
+    waiting.set_kind("budgeted");
+    waiting.mutable_run_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+    SubmitJobResponse out;
+    ASSERT_TRUE(jobs->SubmitJob(Context(k).get(), waiting, &out).ok());
+  }
+  add("DeleteJobKind with a queued job", "budgeted", grpc::FAILED_PRECONDITION,
+      [&] { return delete_kind("budgeted"); }, Message::kNamesField);
+  add("ListJobKinds page size", "page.page_size", kInvalid, [&] {
+    ListJobKindsRequest r;
+    r.mutable_page()->set_page_size(1001);
+    ListJobKindsResponse out;
+    return kinds->ListJobKinds(Context(k).get(), r, &out);
+  });
+  add("ListJobKinds page token", "page.page_token", kInvalid, [&] {
+    ListJobKindsRequest r;
+    r.mutable_page()->set_page_token("not a token");
+    ListJobKindsResponse out;
+    return kinds->ListJobKinds(Context(k).get(), r, &out);
+  });
   std::string deep(20000, '[');
   deep += std::string(20000, ']');
   for (std::string json :

@@ -17,6 +17,7 @@
 #include "quarry/gateway/v1/admin_service.grpc.pb.h"
 #include "quarry/gateway/v1/collection_service.grpc.pb.h"
 #include "quarry/gateway/v1/document_service.grpc.pb.h"
+#include "quarry/gateway/v1/job_kind_service.grpc.pb.h"
 #include "quarry/gateway/v1/job_service.grpc.pb.h"
 #include "quarry/gateway/v1/search_service.grpc.pb.h"
 #include "quarry/gateway/v1/stats_service.grpc.pb.h"
@@ -49,6 +50,7 @@ class SecurityTest : public e2e::E2eSuite {
     documents_ = DocumentService::NewStub(Channel());
     search_ = SearchService::NewStub(Channel());
     jobs_ = JobService::NewStub(Channel());
+    kinds_ = JobKindService::NewStub(Channel());
     stats_ = StatsService::NewStub(Channel());
     admin_ = AdminService::NewStub(Channel());
   }
@@ -125,6 +127,10 @@ class SecurityTest : public e2e::E2eSuite {
       ListApiKeysResponse out;
       add("keys", admin_->ListApiKeys(Context(key).get(), {}, &out), out);
     }
+    {
+      ListJobKindsResponse out;
+      add("job kinds", kinds_->ListJobKinds(Context(key).get(), {}, &out), out);
+    }
     return state;
   }
 
@@ -132,6 +138,7 @@ class SecurityTest : public e2e::E2eSuite {
   std::unique_ptr<DocumentService::Stub> documents_;
   std::unique_ptr<SearchService::Stub> search_;
   std::unique_ptr<JobService::Stub> jobs_;
+  std::unique_ptr<JobKindService::Stub> kinds_;
   std::unique_ptr<StatsService::Stub> stats_;
   std::unique_ptr<AdminService::Stub> admin_;
 };
@@ -163,6 +170,16 @@ TEST_F(SecurityTest, NoIntruderReadsOrChangesAnotherTenantsDataThroughAnyRpc) {
   SubmitJobResponse queued;
   ASSERT_TRUE(jobs_->SubmitJob(Context(victim).get(), later, &queued).ok());
   const std::string queued_job = queued.job().id();
+  // A kind of the victim's own, with a job of it waiting.
+  CreateJobKindRequest own_kind;
+  own_kind.mutable_kind()->set_name("victim.secret");
+  own_kind.mutable_kind()->set_description("the victim's own work");
+  CreateJobKindResponse own_kind_out;
+  ASSERT_TRUE(kinds_->CreateJobKind(Context(victim).get(), own_kind, &own_kind_out).ok());
+  SubmitJobRequest own_job;
+  own_job.set_kind("victim.secret");
+  own_job.mutable_run_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+  ASSERT_TRUE(jobs_->SubmitJob(Context(victim).get(), own_job, &queued).ok());
   const std::string victim_key_id(gateway::ApiKeyId(victim));
   ListApiKeysResponse victim_keys;
   ASSERT_TRUE(admin_->ListApiKeys(Context(victim).get(), {}, &victim_keys).ok());
@@ -177,7 +194,7 @@ TEST_F(SecurityTest, NoIntruderReadsOrChangesAnotherTenantsDataThroughAnyRpc) {
   // Whether the caller is outside the victim's tenant: then a listing that
   // shows any of the victim's resources is a leak.
   bool outsider = true;
-  // Every RPC of the six public services, each aimed at the victim's
+  // Every RPC of the seven public services, each aimed at the victim's
   // resources (or, for tenant-wide ones, checking nothing of the victim's shows).
   const std::vector<Rpc> rpcs = {
       {"CreateCollection", Needs::kWrite, true, [&](const MakeContext& c) {
@@ -251,6 +268,47 @@ TEST_F(SecurityTest, NoIntruderReadsOrChangesAnotherTenantsDataThroughAnyRpc) {
          SubmitJobResponse out;
          return jobs_->SubmitJob(c().get(), r, &out);
        }},
+      {"SubmitJob of a tenant's own kind", Needs::kWrite, false, [&](const MakeContext& c) {
+         SubmitJobRequest r;
+         r.set_kind("victim.secret");
+         SubmitJobResponse out;
+         return jobs_->SubmitJob(c().get(), r, &out);
+       }},
+      {"CreateJobKind", Needs::kAdmin, true, [&](const MakeContext& c) {
+         CreateJobKindRequest r;
+         r.mutable_kind()->set_name("intruder.kind");
+         CreateJobKindResponse out;
+         return kinds_->CreateJobKind(c().get(), r, &out);
+       }},
+      {"GetJobKind", Needs::kRead, false, [&](const MakeContext& c) {
+         GetJobKindRequest r;
+         r.set_name("victim.secret");
+         GetJobKindResponse out;
+         return kinds_->GetJobKind(c().get(), r, &out);
+       }},
+      {"ListJobKinds", Needs::kRead, true, [&](const MakeContext& c) {
+         ListJobKindsResponse out;
+         grpc::Status s = kinds_->ListJobKinds(c().get(), {}, &out);
+         for (const auto& kind : out.kinds()) {
+           if (outsider && kind.name() == "victim.secret") {
+             return grpc::Status(grpc::INTERNAL, "leak");
+           }
+         }
+         return s;
+       }},
+      {"UpdateJobKind", Needs::kAdmin, false, [&](const MakeContext& c) {
+         UpdateJobKindRequest r;
+         r.mutable_kind()->set_name("victim.secret");
+         r.mutable_kind()->set_max_concurrency(1);
+         UpdateJobKindResponse out;
+         return kinds_->UpdateJobKind(c().get(), r, &out);
+       }},
+      {"DeleteJobKind", Needs::kAdmin, false, [&](const MakeContext& c) {
+         DeleteJobKindRequest r;
+         r.set_name("victim.secret");
+         DeleteJobKindResponse out;
+         return kinds_->DeleteJobKind(c().get(), r, &out);
+       }},
       {"GetJob", Needs::kRead, false, [&](const MakeContext& c) {
          GetJobRequest r;
          r.set_id(done_job);
@@ -322,7 +380,8 @@ TEST_F(SecurityTest, NoIntruderReadsOrChangesAnotherTenantsDataThroughAnyRpc) {
          return admin_->RevokeApiKey(c().get(), r, &out);
        }},
   };
-  ASSERT_EQ(rpcs.size(), 20u);
+  // The 25 public RPCs, SubmitJob twice (a system kind and the tenant's own).
+  ASSERT_EQ(rpcs.size(), 26u);
 
   // A key of the victim's, revoked through the API: past the gateway's key
   // cache TTL (200 ms here) it is refused like any unknown key.

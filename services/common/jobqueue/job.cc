@@ -43,6 +43,7 @@ Job NewQueuedJob(int64_t id, const JobSpec& spec, absl::Time now) {
   job.run_at = spec.run_at.value_or(now);
   job.max_attempts = spec.max_attempts;
   job.idempotency_key = spec.idempotency_key;
+  job.cost = spec.cost;
   job.created_at = now;
   return job;
 }

@@ -29,6 +29,7 @@ struct JobSpec {
   std::optional<absl::Time> run_at;  // nullopt: now
   int max_attempts = 5;
   std::string idempotency_key;  // empty: none
+  int64_t cost = 1;  // against the kind's cost_per_minute
 };
 
 // A job as stored.
@@ -53,6 +54,7 @@ struct Job {
   absl::Time created_at;
   std::optional<absl::Time> started_at;
   std::optional<absl::Time> finished_at;
+  int64_t cost = 1;
 };
 
 // The job `spec` becomes when stored as `id` at `now`, before any attempt:

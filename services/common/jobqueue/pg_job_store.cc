@@ -18,7 +18,7 @@ constexpr char kColumns[] = R"(
   coalesce(result::text, ''), coalesce(last_error, ''), cancel_requested,
   (extract(epoch from created_at) * 1000000)::bigint,
   (extract(epoch from started_at) * 1000000)::bigint,
-  (extract(epoch from finished_at) * 1000000)::bigint)";
+  (extract(epoch from finished_at) * 1000000)::bigint, cost)";
 
 std::optional<absl::Time> OptionalTime(const pqxx::field& field) {
   if (field.is_null()) return std::nullopt;
@@ -47,6 +47,7 @@ Job RowToJob(const pqxx::row& row) {
   job.created_at = absl::FromUnixMicros(row[17].as<int64_t>());
   job.started_at = OptionalTime(row[18]);
   job.finished_at = OptionalTime(row[19]);
+  job.cost = row[20].as<int64_t>();
   return job;
 }
 
@@ -79,10 +80,12 @@ EnqueueResult Enqueue(pqxx::work& txn, const JobSpec& spec) {
   // duplicate is skipped (after waiting for a concurrent inserter to commit).
   pqxx::result inserted = txn.exec_params(
       absl::StrCat("INSERT INTO jobs (tenant_id, kind, payload, priority, run_at, max_attempts, "
-                   "idempotency_key) VALUES ($1, $2, $3::jsonb, $4, "
-                   "coalesce(to_timestamp($5), now()), $6, $7) ON CONFLICT DO NOTHING RETURNING ",
+                   "idempotency_key, cost) VALUES ($1, $2, $3::jsonb, $4, "
+                   "coalesce(to_timestamp($5), now()), $6, $7, $8) ON CONFLICT DO NOTHING "
+                   "RETURNING ",
                    kColumns),
-      spec.tenant_id, spec.kind, spec.payload_json, spec.priority, run_at, spec.max_attempts, key);
+      spec.tenant_id, spec.kind, spec.payload_json, spec.priority, run_at, spec.max_attempts, key,
+      spec.cost);
   if (!inserted.empty()) return {RowToJob(inserted[0]), true};
   pqxx::result existing = txn.exec_params(
       absl::StrCat("SELECT ", kColumns, " FROM jobs WHERE ", kTenant, " AND idempotency_key = $2"),

@@ -1,9 +1,11 @@
 #include "services/gateway/api/convert.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "services/common/model/metric.h"
 #include "services/common/model/metric_proto.h"
 #include "services/common/model/scopes.h"
+#include "services/common/status/macros.h"
 
 namespace quarry::gateway {
 
@@ -74,6 +76,7 @@ void ToProto(const store::CollectionRecord& record, v1::Collection* out) {
 void ToProto(const jobqueue::Job& job, v1::Job* out) {
   out->set_id(absl::StrCat(job.id));
   out->set_kind(job.kind);
+  out->set_cost(job.cost);
   out->set_state(JobStateToProto(job.state));
   out->set_payload_json(job.payload_json);
   out->set_priority(job.priority);
@@ -99,6 +102,79 @@ void ToProto(const store::KeyRecord& key, const RateLimit& limit, v1::ApiKey* ou
   out->set_burst(limit.burst);
   SetTime(key.created_at, out->mutable_create_time());
   if (key.revoked_at) SetTime(*key.revoked_at, out->mutable_revoke_time());
+}
+
+namespace {
+
+void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
+  const int64_t nanos = absl::ToInt64Nanoseconds(d);
+  out->set_seconds(nanos / 1000000000);
+  out->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+}
+
+// Unset keeps `fallback`; a malformed duration (the seconds and nanos of
+// different signs, nanos out of range) is INVALID_ARGUMENT naming `field`.
+absl::StatusOr<absl::Duration> DurationOr(bool set, const google::protobuf::Duration& d,
+                                          absl::Duration fallback, const std::string& field) {
+  if (!set) return fallback;
+  if (d.nanos() <= -1000000000 || d.nanos() >= 1000000000 ||
+      (d.seconds() > 0 && d.nanos() < 0) || (d.seconds() < 0 && d.nanos() > 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": not a valid duration"));
+  }
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+}  // namespace
+
+void ToProto(const jobqueue::JobKind& kind, v1::JobKind* out) {
+  out->set_name(kind.name);
+  out->set_description(kind.description);
+  out->set_max_attempts(kind.max_attempts);
+  out->set_priority(kind.priority);
+  SetDuration(kind.backoff.initial, out->mutable_retry()->mutable_initial_backoff());
+  out->mutable_retry()->set_multiplier(kind.backoff.multiplier);
+  SetDuration(kind.backoff.max, out->mutable_retry()->mutable_max_backoff());
+  out->mutable_retry()->set_jitter(kind.backoff.jitter);
+  out->mutable_retry()->set_jitter_set(true);
+  SetDuration(kind.attempt_timeout, out->mutable_attempt_timeout());
+  out->set_max_concurrency(kind.max_concurrency);
+  out->set_starts_per_minute(kind.starts_per_minute);
+  out->set_cost_per_minute(kind.cost_per_minute);
+  out->set_max_result_bytes(kind.max_result_bytes);
+  SetDuration(kind.retention, out->mutable_retention());
+  out->set_system(kind.system());
+  if (kind.paused_until.has_value() && *kind.paused_until > absl::Now()) {
+    SetTime(*kind.paused_until, out->mutable_paused_until());
+  }
+  SetTime(kind.created_at, out->mutable_create_time());
+  SetTime(kind.updated_at, out->mutable_update_time());
+}
+
+absl::StatusOr<jobqueue::JobKind> FromProto(const v1::JobKind& in, const std::string& field) {
+  jobqueue::JobKind kind;  // the defaults
+  kind.name = in.name();
+  kind.description = in.description();
+  if (in.max_attempts() != 0) kind.max_attempts = in.max_attempts();
+  kind.priority = in.priority();
+  const v1::RetryPolicy& retry = in.retry();
+  QUARRY_ASSIGN_OR_RETURN(kind.backoff.initial,
+                          DurationOr(retry.has_initial_backoff(), retry.initial_backoff(),
+                                     kind.backoff.initial, field + ".retry.initial_backoff"));
+  if (retry.multiplier() != 0) kind.backoff.multiplier = retry.multiplier();
+  QUARRY_ASSIGN_OR_RETURN(kind.backoff.max,
+                          DurationOr(retry.has_max_backoff(), retry.max_backoff(),
+                                     kind.backoff.max, field + ".retry.max_backoff"));
+  if (retry.jitter() != 0 || retry.jitter_set()) kind.backoff.jitter = retry.jitter();
+  QUARRY_ASSIGN_OR_RETURN(kind.attempt_timeout,
+                          DurationOr(in.has_attempt_timeout(), in.attempt_timeout(),
+                                     kind.attempt_timeout, field + ".attempt_timeout"));
+  kind.max_concurrency = in.max_concurrency();
+  kind.starts_per_minute = in.starts_per_minute();
+  kind.cost_per_minute = in.cost_per_minute();
+  if (in.max_result_bytes() != 0) kind.max_result_bytes = in.max_result_bytes();
+  QUARRY_ASSIGN_OR_RETURN(kind.retention, DurationOr(in.has_retention(), in.retention(),
+                                                     kind.retention, field + ".retention"));
+  return kind;
 }
 
 }  // namespace quarry::gateway

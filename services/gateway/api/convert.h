@@ -4,13 +4,17 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "google/protobuf/duration.pb.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "quarry/common/v1/vector.pb.h"
 #include "quarry/gateway/v1/admin_service.pb.h"
 #include "quarry/gateway/v1/collection_service.pb.h"
+#include "quarry/gateway/v1/job_kind_service.pb.h"
 #include "quarry/gateway/v1/job_service.pb.h"
 #include "services/common/jobqueue/job.h"
+#include "services/common/jobqueue/job_kind.h"
 #include "services/gateway/auth.h"
 #include "services/gateway/store.h"
 
@@ -37,6 +41,12 @@ std::optional<jobqueue::JobState> JobStateFromProto(int state);
 
 void ToProto(const store::CollectionRecord& record, quarry::gateway::v1::Collection* out);
 void ToProto(const jobqueue::Job& job, quarry::gateway::v1::Job* out);
+void ToProto(const jobqueue::JobKind& kind, quarry::gateway::v1::JobKind* out);
+// The kind a client describes, unset fields taking the defaults of
+// jobqueue::JobKind; the rules are checked by the core (ValidateJobKind).
+// INVALID_ARGUMENT naming `field` for a malformed duration.
+absl::StatusOr<jobqueue::JobKind> FromProto(const quarry::gateway::v1::JobKind& kind,
+                                            const std::string& field);
 // `limit`: the one in force (Gatekeeper::LimitInForce), not what is stored,
 // which is nothing for a key on the defaults.
 void ToProto(const store::KeyRecord& key, const RateLimit& limit,

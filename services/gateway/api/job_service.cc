@@ -2,7 +2,6 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "services/common/model/job_kinds.h"
 #include "services/common/status/macros.h"
 #include "services/gateway/api/convert.h"
 #include "services/gateway/page_token.h"
@@ -14,7 +13,7 @@ grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext* context,
                                        const v1::SubmitJobRequest* request,
                                        v1::SubmitJobResponse* response) {
   return admit_.Run(*context, Scope::kWrite, [&](const Principal& caller) -> absl::Status {
-    QUARRY_RETURN_IF_ERROR(ValidateSubmitJob(*request, model::kJobKinds));
+    QUARRY_RETURN_IF_ERROR(ValidateSubmitJob(*request));
     Jobs::Submission submission;
     submission.kind = request->kind();
     submission.payload_json = request->payload_json();
@@ -22,6 +21,7 @@ grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext* context,
     if (request->has_run_at()) submission.run_at = FromProto(request->run_at());
     submission.max_attempts = request->max_attempts();
     submission.idempotency_key = request->idempotency_key();
+    submission.cost = request->cost();
     QUARRY_ASSIGN_OR_RETURN(auto result, jobs_.Submit(caller.tenant_id, submission));
     ToProto(result.job, response->mutable_job());
     response->set_created(result.created);
@@ -43,7 +43,7 @@ grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext* context,
                                       const v1::ListJobsRequest* request,
                                       v1::ListJobsResponse* response) {
   return admit_.Run(*context, Scope::kRead, [&](const Principal& caller) -> absl::Status {
-    QUARRY_RETURN_IF_ERROR(ValidateListJobs(*request, model::kJobKinds));
+    QUARRY_RETURN_IF_ERROR(ValidateListJobs(*request));
     QUARRY_ASSIGN_OR_RETURN(auto size, PageSize("page", request->page()));
     QUARRY_ASSIGN_OR_RETURN(
         auto cursor, DecodePageToken("page.page_token", "jobs", request->page().page_token()));

@@ -9,6 +9,7 @@
 #include "nlohmann/json.hpp"
 #include "services/gateway/core/catalog.h"
 #include "services/gateway/core/ingest.h"
+#include "services/gateway/core/job_kinds.h"
 #include "services/gateway/core/jobs.h"
 #include "services/gateway/core/search.h"
 #include "services/gateway/limits.h"
@@ -40,7 +41,8 @@ class CoreTest : public ::testing::Test {
   absl::Time Soon() { return absl::Now() + absl::Seconds(10); }
 
   testing::FakeCollectionStore collections_;
-  testing::FakeJobStore jobs_{collections_};
+  testing::FakeJobKindStore kinds_;
+  testing::FakeJobStore jobs_{collections_, kinds_};
   testing::FakeDocumentStore documents_{collections_, jobs_};
   testing::FakeJobWatcher watcher_;
   testing::FakeEmbedder embedder_{"hashing-4", 4};
@@ -218,6 +220,73 @@ TEST_F(CoreTest, SubmitNamingAMissingCollectionIsNotFound) {
   EXPECT_EQ(submitted.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(submitted.status().message(), "collection \"nope\" not found");
   EXPECT_TRUE(jobs_.All().empty());
+}
+
+TEST_F(CoreTest, SubmitTakesTheKindsDefaultsAndRefusesUnknownKindsAndOverBudgetCosts) {
+  JobKinds kinds(kinds_);
+  jobqueue::JobKind kind;
+  kind.name = "llm.summarise";
+  kind.max_attempts = 3;
+  kind.priority = 7;
+  kind.cost_per_minute = 1000;
+  ASSERT_TRUE(kinds.Create(kTenant, kind).ok());
+
+  Jobs::Submission submission;
+  submission.kind = "llm.summarise";
+  submission.cost = 400;
+  auto submitted = job_service_.Submit(kTenant, submission);
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+  EXPECT_EQ(submitted->job.max_attempts, 3);
+  EXPECT_EQ(submitted->job.priority, 7);
+  EXPECT_EQ(submitted->job.cost, 400);
+  // The job's own settings win over the kind's.
+  submission.max_attempts = 1;
+  submission.priority = -2;
+  submitted = job_service_.Submit(kTenant, submission);
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+  EXPECT_EQ(submitted->job.max_attempts, 1);
+  EXPECT_EQ(submitted->job.priority, -2);
+
+  submission.cost = 1001;
+  auto costly = job_service_.Submit(kTenant, submission);
+  EXPECT_EQ(costly.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(costly.status().message(),
+            "cost: 1001 is beyond kind \"llm.summarise\"'s budget of 1000 per minute");
+
+  // Another tenant does not see the kind; nobody sees an unregistered one.
+  submission.cost = 0;
+  auto theirs = job_service_.Submit(kTenant + 1, submission);
+  EXPECT_EQ(theirs.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(theirs.status().message(), "job kind \"llm.summarise\" not found");
+  submission.kind = "never.registered";
+  EXPECT_EQ(job_service_.Submit(kTenant, submission).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(jobs_.All().size(), 2u);
+}
+
+TEST_F(CoreTest, KindRegistrationChecksItsFieldsAndPagesOwnAndSystemKinds) {
+  JobKinds kinds(kinds_);
+  jobqueue::JobKind bad;
+  bad.name = "Bad Name";
+  auto refused = kinds.Create(kTenant, bad);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message().substr(0, 11), "kind.name: ");
+  jobqueue::JobKind mine;
+  mine.name = "a.first";
+  ASSERT_TRUE(kinds.Create(kTenant, mine).ok());
+  // Pages of two: a.first, index_documents | purge_deleted, refresh_stats |
+  // reindex_collection.
+  std::vector<std::string> names;
+  std::string after;
+  for (int page = 0; page < 5; ++page) {
+    auto listed = kinds.List(kTenant, after, 2);
+    ASSERT_TRUE(listed.ok()) << listed.status();
+    for (const auto& kind : listed->kinds) names.push_back(kind.name);
+    if (!listed->next_after.has_value()) break;
+    after = *listed->next_after;
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"a.first", "index_documents", "purge_deleted",
+                                             "refresh_stats", "reindex_collection"}));
 }
 
 }  // namespace

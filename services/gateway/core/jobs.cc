@@ -31,18 +31,29 @@ absl::StatusOr<jobqueue::pgjobs::EnqueueResult> Jobs::Submit(int64_t tenant_id,
   jobqueue::JobSpec spec;
   spec.tenant_id = tenant_id;
   spec.kind = submission.kind;
-  spec.priority = submission.priority;
   if (submission.run_at.has_value()) spec.run_at = *submission.run_at;
-  spec.max_attempts = submission.max_attempts == 0 ? kDefaultMaxAttempts : submission.max_attempts;
   spec.idempotency_key = submission.idempotency_key;
   spec.payload_json = payload.dump();
-  return jobs_.Enqueue(spec, collection_name,
-                       [&payload](const store::CollectionRecord& collection,
-                                  jobqueue::JobSpec& bound) {
-                         nlohmann::json with_id = payload;
-                         with_id["collection_id"] = collection.id;
-                         bound.payload_json = with_id.dump();
-                       });
+  spec.cost = submission.cost == 0 ? 1 : submission.cost;
+  auto from_kind = [&submission](const jobqueue::JobKind& kind,
+                                 jobqueue::JobSpec& bound) -> absl::Status {
+    bound.priority = submission.priority == 0 ? kind.priority : submission.priority;
+    bound.max_attempts = submission.max_attempts == 0 ? kind.max_attempts : submission.max_attempts;
+    if (kind.cost_per_minute > 0 && bound.cost > kind.cost_per_minute) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cost: ", bound.cost, " is beyond kind \"", kind.name,
+                       "\"'s budget of ", kind.cost_per_minute, " per minute"));
+    }
+    return absl::OkStatus();
+  };
+  return jobs_.Enqueue(
+      spec, collection_name,
+      [&payload](const store::CollectionRecord& collection, jobqueue::JobSpec& bound) {
+        nlohmann::json with_id = payload;
+        with_id["collection_id"] = collection.id;
+        bound.payload_json = with_id.dump();
+      },
+      from_kind);
 }
 
 absl::StatusOr<int64_t> Jobs::ParseId(const std::string& id) {

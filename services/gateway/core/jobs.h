@@ -20,15 +20,18 @@ class Jobs {
   Jobs(JobStore& jobs, JobWatcher& watcher) : jobs_(jobs), watcher_(watcher) {}
 
   struct Submission {
-    std::string kind;  // one of model::kJobKinds (validated by the caller)
+    std::string kind;  // a well-formed kind name (validated by the caller)
     std::string payload_json;  // valid JSON object or empty
-    int priority = 0;
+    int priority = 0;  // 0: the kind's default
     std::optional<absl::Time> run_at;
-    int max_attempts = 0;  // 0: the default
+    int max_attempts = 0;  // 0: the kind's default
     std::string idempotency_key;
+    int64_t cost = 0;  // 0: 1
   };
   // `created` false: the tenant already used the idempotency key; the job
-  // returned is that one.
+  // returned is that one. NOT_FOUND naming the kind when the tenant sees no
+  // kind of that name; INVALID_ARGUMENT naming `cost` when it is beyond the
+  // kind's per-minute budget (such a job could never start).
   absl::StatusOr<jobqueue::pgjobs::EnqueueResult> Submit(int64_t tenant_id,
                                                          const Submission& submission);
 

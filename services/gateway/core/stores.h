@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "quarry/gateway/v1/document_service.pb.h"
 #include "services/common/jobqueue/job.h"
+#include "services/common/jobqueue/job_kind.h"
 #include "services/common/jobqueue/pg_job_types.h"
 #include "services/gateway/merge.h"
 #include "services/gateway/records.h"
@@ -98,10 +99,14 @@ class JobStore {
   // that job, created = false). With `collection`, the tenant's live
   // collection of that name is locked in the same transaction and `bind`
   // completes the spec from it (CollectionNotFound otherwise).
+  // The job's kind (the tenant's own or a system kind; NOT_FOUND naming it
+  // otherwise) is held in the same transaction, so it cannot be deleted
+  // under the job, and `rule` completes or refuses the spec from it.
   using Bind = std::function<void(const store::CollectionRecord&, jobqueue::JobSpec&)>;
+  using KindRule = std::function<absl::Status(const jobqueue::JobKind&, jobqueue::JobSpec&)>;
   virtual absl::StatusOr<jobqueue::pgjobs::EnqueueResult> Enqueue(
-      jobqueue::JobSpec spec, const std::optional<std::string>& collection,
-      const Bind& bind) = 0;
+      jobqueue::JobSpec spec, const std::optional<std::string>& collection, const Bind& bind,
+      const KindRule& rule) = 0;
   // NOT_FOUND for a job of another tenant.
   virtual absl::StatusOr<jobqueue::Job> Get(int64_t tenant_id, int64_t id) = 0;
   virtual absl::StatusOr<std::vector<jobqueue::Job>> List(
@@ -110,6 +115,23 @@ class JobStore {
   virtual absl::StatusOr<jobqueue::Job> Retry(int64_t tenant_id, int64_t id) = 0;
   // The tenant's rows of the job_success_rates view.
   virtual absl::StatusOr<std::vector<store::JobKindStatsRow>> KindStats(int64_t tenant_id) = 0;
+};
+
+// The job kinds a tenant sees: its own and the system kinds (see
+// jobqueue/pg_job_kind_store.h for each method's errors).
+class JobKindStore {
+ public:
+  virtual ~JobKindStore() = default;
+  virtual absl::StatusOr<jobqueue::JobKind> Create(int64_t tenant_id,
+                                                   const jobqueue::JobKind& kind) = 0;
+  virtual absl::StatusOr<jobqueue::JobKind> Get(int64_t tenant_id, const std::string& name) = 0;
+  // By name, after `after_name`.
+  virtual absl::StatusOr<std::vector<jobqueue::JobKind>> List(int64_t tenant_id,
+                                                              const std::string& after_name,
+                                                              int limit) = 0;
+  virtual absl::StatusOr<jobqueue::JobKind> Update(int64_t tenant_id,
+                                                   const jobqueue::JobKind& kind) = 0;
+  virtual absl::Status Delete(int64_t tenant_id, const std::string& name) = 0;
 };
 
 class KeyStore {

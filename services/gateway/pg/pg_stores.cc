@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "services/common/jobqueue/pg_job_kind_store.h"
 #include "services/common/status/macros.h"
 #include "services/gateway/store.h"
 
@@ -125,12 +126,17 @@ absl::StatusOr<int64_t> PgDocumentStore::MaxSequence(int64_t collection_id,
 // ----------------------------------------------------------------------- jobs
 
 absl::StatusOr<jobqueue::pgjobs::EnqueueResult> PgJobStore::Enqueue(
-    jobqueue::JobSpec spec, const std::optional<std::string>& collection, const Bind& bind) {
-  // The job and the collection it names are checked in one transaction, as
-  // writes of documents are.
+    jobqueue::JobSpec spec, const std::optional<std::string>& collection, const Bind& bind,
+    const KindRule& rule) {
+  // The job, its kind and the collection it names are checked in one
+  // transaction, as writes of documents are.
   return pool_.WithTransaction(
       [&](pqxx::work& txn) -> absl::StatusOr<jobqueue::pgjobs::EnqueueResult> {
         jobqueue::JobSpec bound = spec;
+        QUARRY_ASSIGN_OR_RETURN(
+            jobqueue::JobKind kind,
+            jobqueue::pgkinds::HoldForSubmit(txn, spec.tenant_id.value_or(0), spec.kind));
+        QUARRY_RETURN_IF_ERROR(rule(kind, bound));
         if (collection.has_value()) {
           QUARRY_ASSIGN_OR_RETURN(auto locked,
                                   LockCollection(txn, spec.tenant_id.value_or(0), *collection));
@@ -185,6 +191,41 @@ absl::StatusOr<std::optional<store::KeyRecord>> PgKeyStore::Revoke(int64_t tenan
       [&](pqxx::work& txn) -> absl::StatusOr<std::optional<store::KeyRecord>> {
         return store::RevokeKey(txn, tenant_id, id);
       });
+}
+
+
+// ------------------------------------------------------------------ job kinds
+
+absl::StatusOr<jobqueue::JobKind> PgJobKindStore::Create(int64_t tenant_id,
+                                                         const jobqueue::JobKind& kind) {
+  return pool_.WithTransaction([&](pqxx::work& txn) {
+    return jobqueue::pgkinds::Create(txn, tenant_id, kind, "kind.name");
+  });
+}
+
+absl::StatusOr<jobqueue::JobKind> PgJobKindStore::Get(int64_t tenant_id, const std::string& name) {
+  return pool_.WithTransaction(
+      [&](pqxx::work& txn) { return jobqueue::pgkinds::Get(txn, tenant_id, name); });
+}
+
+absl::StatusOr<std::vector<jobqueue::JobKind>> PgJobKindStore::List(int64_t tenant_id,
+                                                                    const std::string& after_name,
+                                                                    int limit) {
+  return pool_.WithTransaction(
+      [&](pqxx::work& txn) -> absl::StatusOr<std::vector<jobqueue::JobKind>> {
+        return jobqueue::pgkinds::List(txn, tenant_id, after_name, limit);
+      });
+}
+
+absl::StatusOr<jobqueue::JobKind> PgJobKindStore::Update(int64_t tenant_id,
+                                                         const jobqueue::JobKind& kind) {
+  return pool_.WithTransaction(
+      [&](pqxx::work& txn) { return jobqueue::pgkinds::Update(txn, tenant_id, kind); });
+}
+
+absl::Status PgJobKindStore::Delete(int64_t tenant_id, const std::string& name) {
+  return pool_.WithTransaction(
+      [&](pqxx::work& txn) { return jobqueue::pgkinds::Delete(txn, tenant_id, name); });
 }
 
 }  // namespace quarry::gateway

@@ -56,8 +56,8 @@ class PgJobStore final : public JobStore {
  public:
   PgJobStore(pg::Pool& pool, jobqueue::PgJobQueue& queue) : pool_(pool), queue_(queue) {}
   absl::StatusOr<jobqueue::pgjobs::EnqueueResult> Enqueue(
-      jobqueue::JobSpec spec, const std::optional<std::string>& collection,
-      const Bind& bind) override;
+      jobqueue::JobSpec spec, const std::optional<std::string>& collection, const Bind& bind,
+      const KindRule& rule) override;
   absl::StatusOr<jobqueue::Job> Get(int64_t tenant_id, int64_t id) override;
   absl::StatusOr<std::vector<jobqueue::Job>> List(
       int64_t tenant_id, const jobqueue::pgjobs::ListFilter& filter) override;
@@ -68,6 +68,23 @@ class PgJobStore final : public JobStore {
  private:
   pg::Pool& pool_;
   jobqueue::PgJobQueue& queue_;
+};
+
+class PgJobKindStore final : public JobKindStore {
+ public:
+  explicit PgJobKindStore(pg::Pool& pool) : pool_(pool) {}
+  absl::StatusOr<jobqueue::JobKind> Create(int64_t tenant_id,
+                                           const jobqueue::JobKind& kind) override;
+  absl::StatusOr<jobqueue::JobKind> Get(int64_t tenant_id, const std::string& name) override;
+  absl::StatusOr<std::vector<jobqueue::JobKind>> List(int64_t tenant_id,
+                                                      const std::string& after_name,
+                                                      int limit) override;
+  absl::StatusOr<jobqueue::JobKind> Update(int64_t tenant_id,
+                                           const jobqueue::JobKind& kind) override;
+  absl::Status Delete(int64_t tenant_id, const std::string& name) override;
+
+ private:
+  pg::Pool& pool_;
 };
 
 class PgKeyStore final : public KeyStore {

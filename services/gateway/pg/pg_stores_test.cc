@@ -71,6 +71,10 @@ class PgStoresTest : public ::testing::Test {
     return out;
   }
 
+  static JobStore::KindRule AnyKind() {
+    return [](const jobqueue::JobKind&, jobqueue::JobSpec&) { return absl::OkStatus(); };
+  }
+
   int64_t JobCount() {
     auto count = db_.pool->WithTransaction([](pqxx::work& txn) -> absl::StatusOr<int64_t> {
       return txn.exec1("SELECT count(*) FROM jobs")[0].as<int64_t>();
@@ -150,7 +154,7 @@ TEST_F(PgStoresTest, NoWriteLandsInADeletedCollection) {
   reindex.tenant_id = tenants_[0];
   reindex.kind = "reindex_collection";
   auto job = jobs_->Enqueue(reindex, "docs",
-                            [](const store::CollectionRecord&, jobqueue::JobSpec&) {});
+                            [](const store::CollectionRecord&, jobqueue::JobSpec&) {}, AnyKind());
   EXPECT_EQ(job.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(JobCount(), 1);  // the purge only
 }
@@ -164,16 +168,50 @@ TEST_F(PgStoresTest, EnqueueBindsTheCollectionAndHonoursTheIdempotencyKey) {
   auto bind = [](const store::CollectionRecord& c, jobqueue::JobSpec& bound) {
     bound.payload_json = absl::StrCat(R"({"collection_id": )", c.id, "}");
   };
-  auto first = jobs_->Enqueue(spec, "docs", bind);
+  auto first = jobs_->Enqueue(spec, "docs", bind, AnyKind());
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_TRUE(first->created);
   EXPECT_THAT(first->job.payload_json, ::testing::HasSubstr(absl::StrCat(collection.id)));
-  auto again = jobs_->Enqueue(spec, "docs", bind);
+  auto again = jobs_->Enqueue(spec, "docs", bind, AnyKind());
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_FALSE(again->created);
   EXPECT_EQ(again->job.id, first->job.id);
   // Another tenant cannot read it.
   EXPECT_EQ(jobs_->Get(tenants_[1], first->job.id).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(PgStoresTest, EnqueueNeedsAKindTheTenantSeesAndAppliesItsRule) {
+  PgJobKindStore kinds(*db_.pool);
+  jobqueue::JobKind mine;
+  mine.name = "ticket.triage";
+  mine.max_attempts = 9;
+  ASSERT_TRUE(kinds.Create(tenants_[0], mine).ok());
+  jobqueue::JobSpec spec;
+  spec.tenant_id = tenants_[0];
+  spec.kind = "ticket.triage";
+  auto defaults = [](const jobqueue::JobKind& kind, jobqueue::JobSpec& bound) {
+    bound.max_attempts = kind.max_attempts;
+    return absl::OkStatus();
+  };
+  auto enqueued = jobs_->Enqueue(spec, std::nullopt, nullptr, defaults);
+  ASSERT_TRUE(enqueued.ok()) << enqueued.status();
+  EXPECT_EQ(enqueued->job.max_attempts, 9);
+  // The other tenant does not see the kind.
+  spec.tenant_id = tenants_[1];
+  auto theirs = jobs_->Enqueue(spec, std::nullopt, nullptr, defaults);
+  EXPECT_EQ(theirs.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(theirs.status().message(), "job kind \"ticket.triage\" not found");
+  // A refusing rule enqueues nothing.
+  spec.tenant_id = tenants_[0];
+  auto refused = jobs_->Enqueue(spec, std::nullopt, nullptr,
+                                [](const jobqueue::JobKind&, jobqueue::JobSpec&) {
+                                  return absl::InvalidArgumentError("cost: too much");
+                                });
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(JobCount(), 1);
+  // The kind cannot go while its job is queued.
+  EXPECT_EQ(kinds.Delete(tenants_[0], "ticket.triage").code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 // A collection delete tombstones every document of the collection while the

@@ -1,8 +1,10 @@
 #include "services/gateway/testing/fakes.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "services/common/model/job_kinds.h"
 
 namespace quarry::gateway::testing {
 
@@ -70,6 +72,91 @@ absl::StatusOr<store::CollectionStats> FakeCollectionStore::Stats(int64_t) {
   return store::CollectionStats{};
 }
 
+// ------------------------------------------------------------------ job kinds
+
+FakeJobKindStore::FakeJobKindStore() {
+  absl::MutexLock lock(&mu_);
+  for (absl::string_view name : model::kJobKinds) {
+    jobqueue::JobKind kind;
+    kind.id = next_id_++;
+    kind.name = std::string(name);
+    kinds_[{0, kind.name}] = kind;
+  }
+}
+
+absl::StatusOr<jobqueue::JobKind> FakeJobKindStore::Create(int64_t tenant_id,
+                                                           const jobqueue::JobKind& kind) {
+  absl::MutexLock lock(&mu_);
+  if (kinds_.count({0, kind.name}) > 0 ||
+      absl::StartsWith(kind.name, model::kSystemKindPrefix)) {
+    return absl::InvalidArgumentError(absl::StrCat("kind.name: \"", kind.name,
+                                                   "\" is reserved for Quarry's own kinds"));
+  }
+  if (kinds_.count({tenant_id, kind.name}) > 0) {
+    return absl::AlreadyExistsError(absl::StrCat("job kind \"", kind.name, "\" already exists"));
+  }
+  jobqueue::JobKind stored = kind;
+  stored.id = next_id_++;
+  stored.tenant_id = tenant_id;
+  kinds_[{tenant_id, kind.name}] = stored;
+  return stored;
+}
+
+absl::StatusOr<jobqueue::JobKind> FakeJobKindStore::Get(int64_t tenant_id,
+                                                        const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  for (int64_t owner : {tenant_id, int64_t{0}}) {
+    auto it = kinds_.find({owner, name});
+    if (it != kinds_.end()) return it->second;
+  }
+  return absl::NotFoundError(absl::StrCat("job kind \"", name, "\" not found"));
+}
+
+absl::StatusOr<std::vector<jobqueue::JobKind>> FakeJobKindStore::List(
+    int64_t tenant_id, const std::string& after_name, int limit) {
+  absl::MutexLock lock(&mu_);
+  std::map<std::string, jobqueue::JobKind> visible;
+  for (const auto& [key, kind] : kinds_) {
+    if ((key.first == 0 || key.first == tenant_id) && key.second > after_name) {
+      visible[key.second] = kind;
+    }
+  }
+  std::vector<jobqueue::JobKind> out;
+  for (const auto& [name, kind] : visible) {
+    if (static_cast<int>(out.size()) == limit) break;
+    out.push_back(kind);
+  }
+  return out;
+}
+
+absl::StatusOr<jobqueue::JobKind> FakeJobKindStore::Update(int64_t tenant_id,
+                                                           const jobqueue::JobKind& kind) {
+  absl::MutexLock lock(&mu_);
+  if (kinds_.count({0, kind.name}) > 0) {
+    return absl::PermissionDeniedError("system kinds cannot be changed");
+  }
+  auto it = kinds_.find({tenant_id, kind.name});
+  if (it == kinds_.end()) {
+    return absl::NotFoundError(absl::StrCat("job kind \"", kind.name, "\" not found"));
+  }
+  jobqueue::JobKind stored = kind;
+  stored.id = it->second.id;
+  stored.tenant_id = tenant_id;
+  it->second = stored;
+  return stored;
+}
+
+absl::Status FakeJobKindStore::Delete(int64_t tenant_id, const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  if (kinds_.count({0, name}) > 0) {
+    return absl::PermissionDeniedError("system kinds cannot be deleted");
+  }
+  if (kinds_.erase({tenant_id, name}) == 0) {
+    return absl::NotFoundError(absl::StrCat("job kind \"", name, "\" not found"));
+  }
+  return absl::OkStatus();
+}
+
 // ----------------------------------------------------------------------- jobs
 
 jobqueue::Job FakeJobStore::Insert(const jobqueue::JobSpec& spec) {
@@ -80,7 +167,11 @@ jobqueue::Job FakeJobStore::Insert(const jobqueue::JobSpec& spec) {
 }
 
 absl::StatusOr<jobqueue::pgjobs::EnqueueResult> FakeJobStore::Enqueue(
-    jobqueue::JobSpec spec, const std::optional<std::string>& collection, const Bind& bind) {
+    jobqueue::JobSpec spec, const std::optional<std::string>& collection, const Bind& bind,
+    const KindRule& rule) {
+  auto kind = kinds_.Get(spec.tenant_id.value_or(0), spec.kind);
+  if (!kind.ok()) return kind.status();
+  if (absl::Status s = rule(*kind, spec); !s.ok()) return s;
   if (collection.has_value()) {
     auto found = collections_.Find(spec.tenant_id.value_or(0), *collection);
     if (!found.ok()) return found.status();
@@ -160,7 +251,12 @@ absl::StatusOr<UpsertOutcome> FakeDocumentStore::Upsert(
   out.collection = *found;
   auto spec = job_for(out.collection);
   if (!spec.ok()) return spec.status();
-  auto job = jobs_.Enqueue(*spec, std::nullopt, nullptr);
+  // As the SQL does, the index job goes in without a kind check: the write
+  // path names a system kind.
+  auto job = jobs_.Enqueue(*spec, std::nullopt, nullptr,
+                           [](const jobqueue::JobKind&, jobqueue::JobSpec&) {
+                             return absl::OkStatus();
+                           });
   if (!job.ok()) return job.status();
   out.job = job->job;
   absl::MutexLock lock(&mu_);

@@ -37,12 +37,34 @@ class FakeCollectionStore final : public CollectionStore {
   std::map<int64_t, store::CollectionRecord> live_ ABSL_GUARDED_BY(mu_);
 };
 
+// The system kinds are there from the start, as the migration seeds them.
+class FakeJobKindStore final : public JobKindStore {
+ public:
+  FakeJobKindStore();
+  absl::StatusOr<jobqueue::JobKind> Create(int64_t tenant_id,
+                                           const jobqueue::JobKind& kind) override;
+  absl::StatusOr<jobqueue::JobKind> Get(int64_t tenant_id, const std::string& name) override;
+  absl::StatusOr<std::vector<jobqueue::JobKind>> List(int64_t tenant_id,
+                                                      const std::string& after_name,
+                                                      int limit) override;
+  absl::StatusOr<jobqueue::JobKind> Update(int64_t tenant_id,
+                                           const jobqueue::JobKind& kind) override;
+  absl::Status Delete(int64_t tenant_id, const std::string& name) override;
+
+ private:
+  absl::Mutex mu_;
+  int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  // By (tenant, name); tenant 0 holds the system kinds.
+  std::map<std::pair<int64_t, std::string>, jobqueue::JobKind> kinds_ ABSL_GUARDED_BY(mu_);
+};
+
 class FakeJobStore final : public JobStore {
  public:
-  explicit FakeJobStore(CollectionStore& collections) : collections_(collections) {}
+  FakeJobStore(CollectionStore& collections, JobKindStore& kinds)
+      : collections_(collections), kinds_(kinds) {}
   absl::StatusOr<jobqueue::pgjobs::EnqueueResult> Enqueue(
-      jobqueue::JobSpec spec, const std::optional<std::string>& collection,
-      const Bind& bind) override;
+      jobqueue::JobSpec spec, const std::optional<std::string>& collection, const Bind& bind,
+      const KindRule& rule) override;
   absl::StatusOr<jobqueue::Job> Get(int64_t tenant_id, int64_t id) override;
   absl::StatusOr<std::vector<jobqueue::Job>> List(
       int64_t tenant_id, const jobqueue::pgjobs::ListFilter& filter) override;
@@ -59,6 +81,7 @@ class FakeJobStore final : public JobStore {
   jobqueue::Job Insert(const jobqueue::JobSpec& spec) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   CollectionStore& collections_;
+  JobKindStore& kinds_;
   absl::Mutex mu_;
   std::vector<jobqueue::Job> jobs_ ABSL_GUARDED_BY(mu_);  // id = index + 1
 };
