@@ -18,6 +18,7 @@
 #include "quarry/gateway/v1/job_service.pb.h"
 #include "quarry/gateway/v1/search_service.pb.h"
 #include "quarry/gateway/v1/stats_service.pb.h"
+#include "quarry/gateway/v1/worker_service.pb.h"
 
 namespace quarry::protos {
 namespace {
@@ -100,6 +101,7 @@ std::vector<std::string> DumpPublicApi() {
       quarry::gateway::v1::Document::descriptor()->file(),
       quarry::gateway::v1::Job::descriptor()->file(),
       quarry::gateway::v1::JobKind::descriptor()->file(),
+      quarry::gateway::v1::JobLease::descriptor()->file(),
       quarry::gateway::v1::SearchRequest::descriptor()->file(),
       quarry::gateway::v1::JobKindStats::descriptor()->file(),
   };

@@ -14,6 +14,7 @@
 #include "services/gateway/api/document_service.h"
 #include "services/gateway/api/job_kind_service.h"
 #include "services/gateway/api/job_service.h"
+#include "services/gateway/api/worker_service.h"
 #include "services/gateway/api/search_service.h"
 #include "services/gateway/api/stats_service.h"
 #include "services/gateway/auth.h"
@@ -113,6 +114,7 @@ int main(int argc, char** argv) {
   gw::PgJobStore job_store(*pool, jobs);
   gw::PgKeyStore key_store(*pool);
   gw::PgJobKindStore kind_store(*pool);
+  gw::PgWorkerStore worker_store(*pool, jobs);
   gw::CollectionCache collection_cache(absl::Seconds(1));
   // A deleted collection's documents are purged this long after the delete,
   // once every replica has certainly dropped them.
@@ -120,6 +122,7 @@ int main(int argc, char** argv) {
   gw::Ingest ingest(collection_store, document_store, job_store, watch_hub, **shards);
   gw::Jobs job_logic(job_store, watch_hub);
   gw::JobKinds kind_logic(kind_store);
+  gw::Workers worker_logic(kind_store, worker_store);
   gw::Searcher searcher(collection_store, document_store, embedder, **shards, collection_cache,
                         query_cache);
   // Deadline of calls whose client sends none.
@@ -129,12 +132,14 @@ int main(int argc, char** argv) {
   gw::SearchServiceImpl search(admit, searcher);
   gw::JobServiceImpl job_service(admit, job_logic);
   gw::JobKindServiceImpl job_kind_service(admit, kind_logic);
+  gw::WorkerServiceImpl worker_service(admit, worker_logic);
   gw::StatsServiceImpl stats(admit, catalog, job_logic);
   gw::AdminServiceImpl admin(admit, key_store);
   quarry::server::Server::InterceptorFactories first;
   first.push_back(quarry::gateway::NewParseErrorInterceptorFactory());
   auto server = (*runtime)->StartServer(
-      {&collections, &documents, &search, &job_service, &job_kind_service, &stats, &admin},
+      {&collections, &documents, &search, &job_service, &job_kind_service, &worker_service, &stats,
+       &admin},
       std::move(first));
   if (!server.ok()) ExitOnStartupError("gRPC server", server.status());
   (*server)->SetServing(true);

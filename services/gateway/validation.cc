@@ -359,4 +359,60 @@ absl::StatusOr<int> PageSize(absl::string_view field, const quarry::common::v1::
   return page.page_size() == 0 ? kDefaultPageSize : page.page_size();
 }
 
+
+absl::StatusOr<absl::Duration> WorkerDuration(absl::string_view field,
+                                              const google::protobuf::Duration& d,
+                                              absl::Duration max) {
+  if (d.seconds() < 0 || d.nanos() < 0 || d.nanos() > 999'999'999) {
+    return Invalid(field, "must be a non-negative duration");
+  }
+  const absl::Duration value = absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+  if (value > max) {
+    return Invalid(field, absl::StrCat("must be at most ", absl::FormatDuration(max), ", got ",
+                                       absl::FormatDuration(value)));
+  }
+  return value;
+}
+
+absl::Status ValidateClaimJobs(const quarry::gateway::v1::ClaimJobsRequest& request) {
+  QUARRY_RETURN_IF_ERROR(CheckString("worker_id", request.worker_id(), 1, kMaxWorkerIdBytes));
+  if (request.kinds_size() < 1 || request.kinds_size() > kMaxClaimKinds) {
+    return Invalid("kinds", absl::StrCat("must name 1..", kMaxClaimKinds, " kinds, got ",
+                                         request.kinds_size()));
+  }
+  for (int i = 0; i < request.kinds_size(); ++i) {
+    QUARRY_RETURN_IF_ERROR(jobqueue::ValidateJobKindName(Indexed("kinds", i), request.kinds(i)));
+  }
+  if (request.max_jobs() < 1 || request.max_jobs() > kMaxClaimJobs) {
+    return Invalid("max_jobs", absl::StrCat("must be in [1, ", kMaxClaimJobs, "], got ",
+                                            request.max_jobs()));
+  }
+  return WorkerDuration("wait", request.wait(), kMaxClaimWait).status();
+}
+
+absl::Status ValidateJobLease(const quarry::gateway::v1::JobLease& lease) {
+  QUARRY_RETURN_IF_ERROR(ValidateJobId("lease.job_id", lease.job_id()));
+  if (lease.attempt() < 1) {
+    return Invalid("lease.attempt", absl::StrCat("must be at least 1, got ", lease.attempt()));
+  }
+  return CheckString("lease.worker_id", lease.worker_id(), 1, kMaxWorkerIdBytes);
+}
+
+absl::Status ValidateHeartbeatJob(const quarry::gateway::v1::HeartbeatJobRequest& request) {
+  QUARRY_RETURN_IF_ERROR(ValidateJobLease(request.lease()));
+  if (!std::isfinite(request.progress()) || request.progress() < 0 || request.progress() > 1) {
+    return Invalid("progress", absl::StrCat("must be in [0, 1], got ", request.progress()));
+  }
+  return CheckString("progress_message", request.progress_message(), 0, kMaxProgressMessageBytes);
+}
+
+absl::Status ValidateFailJob(const quarry::gateway::v1::FailJobRequest& request) {
+  QUARRY_RETURN_IF_ERROR(ValidateJobLease(request.lease()));
+  QUARRY_RETURN_IF_ERROR(CheckString("error", request.error(), 1, kMaxJobErrorBytes));
+  if (!quarry::gateway::v1::FailureKind_IsValid(request.kind())) {
+    return Invalid("kind", absl::StrCat("unknown failure kind ", request.kind()));
+  }
+  return WorkerDuration("retry_after", request.retry_after(), kMaxRetryAfter).status();
+}
+
 }  // namespace quarry::gateway

@@ -15,6 +15,8 @@
 #include "quarry/gateway/v1/document_service.pb.h"
 #include "quarry/gateway/v1/job_service.pb.h"
 #include "quarry/gateway/v1/search_service.pb.h"
+#include "quarry/gateway/v1/worker_service.pb.h"
+#include "absl/time/time.h"
 
 namespace quarry::gateway {
 
@@ -65,6 +67,24 @@ absl::Status ValidateJobId(absl::string_view field, absl::string_view id);
 absl::Status ValidatePayloadJson(absl::string_view field, absl::string_view json);
 // ListJobs filters: `kind` empty or a well-formed kind name; known states.
 absl::Status ValidateListJobs(const quarry::gateway::v1::ListJobsRequest& request);
+// The worker API (worker_service.proto). Whether the lease is held, the
+// kinds are the tenant's and the result fits its kind is the core's to say.
+inline constexpr size_t kMaxWorkerIdBytes = 128;
+inline constexpr int kMaxClaimKinds = 32;
+inline constexpr int kMaxClaimJobs = 100;
+inline constexpr absl::Duration kMaxClaimWait = absl::Seconds(30);
+inline constexpr size_t kMaxJobErrorBytes = 4096;
+inline constexpr size_t kMaxProgressMessageBytes = 1024;
+inline constexpr absl::Duration kMaxRetryAfter = absl::Hours(24);
+absl::Status ValidateClaimJobs(const quarry::gateway::v1::ClaimJobsRequest& request);
+absl::Status ValidateJobLease(const quarry::gateway::v1::JobLease& lease);
+absl::Status ValidateHeartbeatJob(const quarry::gateway::v1::HeartbeatJobRequest& request);
+absl::Status ValidateFailJob(const quarry::gateway::v1::FailJobRequest& request);
+// A duration field of the worker API: well-formed, in [0, max].
+absl::StatusOr<absl::Duration> WorkerDuration(absl::string_view field,
+                                              const google::protobuf::Duration& d,
+                                              absl::Duration max);
+
 // An API key id (the public part of a key): 1..64 bytes of [A-Za-z0-9_-].
 absl::Status ValidateApiKeyId(absl::string_view field, absl::string_view id);
 

@@ -23,6 +23,7 @@
 #include "quarry/gateway/v1/job_service.grpc.pb.h"
 #include "quarry/gateway/v1/search_service.grpc.pb.h"
 #include "quarry/gateway/v1/stats_service.grpc.pb.h"
+#include "quarry/gateway/v1/worker_service.grpc.pb.h"
 #include "services/gateway/page_token.h"
 #include "tests/e2e/e2e_suite.h"
 
@@ -69,6 +70,7 @@ TEST_F(BadInputTest, EveryMalformedRequestGetsItsExactCodeAndNamesTheField) {
   auto search = SearchService::NewStub(Channel());
   auto jobs = JobService::NewStub(Channel());
   auto kinds = JobKindService::NewStub(Channel());
+  auto workers = WorkerService::NewStub(Channel());
   auto stats = StatsService::NewStub(Channel());
   auto admin = AdminService::NewStub(Channel());
 
@@ -786,6 +788,141 @@ TEST_F(BadInputTest, EveryMalformedRequestGetsItsExactCodeAndNamesTheField) {
   }
   add("DeleteJobKind with a queued job", "budgeted", grpc::FAILED_PRECONDITION,
       [&] { return delete_kind("budgeted"); }, Message::kNamesField);
+  // ------------------------------------------------------------ WorkerService
+  auto claim = [&](std::function<void(ClaimJobsRequest&)> edit) {
+    ClaimJobsRequest r;
+    r.set_worker_id("w");
+    r.add_kinds("budgeted");
+    r.set_max_jobs(1);
+    edit(r);
+    ClaimJobsResponse out;
+    return workers->ClaimJobs(Context(k).get(), r, &out);
+  };
+  for (std::string id : {std::string(), std::string(129, 'w'), with_nul, std::string("\xff")}) {
+    add("ClaimJobs worker_id", "worker_id", kInvalid,
+        [&, id] { return claim([&](auto& r) { r.set_worker_id(id); }); });
+  }
+  add("ClaimJobs no kinds", "kinds", kInvalid, [&] { return claim([](auto& r) { r.clear_kinds(); }); });
+  add("ClaimJobs 33 kinds", "kinds", kInvalid, [&] {
+    return claim([](auto& r) {
+      for (int i = 0; i < 32; ++i) r.add_kinds("budgeted");
+    });
+  });
+  add("ClaimJobs bad kind", "kinds[1]", kInvalid,
+      [&] { return claim([](auto& r) { r.add_kinds("Bad Kind"); }); });
+  for (int32_t n : {0, -1, 101}) {
+    add(absl::StrCat("ClaimJobs max_jobs ", n), "max_jobs", kInvalid,
+        [&, n] { return claim([&](auto& r) { r.set_max_jobs(n); }); });
+  }
+  for (auto [seconds, nanos] :
+       std::vector<std::pair<int64_t, int32_t>>{{-1, 0}, {31, 0}, {0, -1}, {0, 1'000'000'000}}) {
+    add(absl::StrCat("ClaimJobs wait ", seconds, ".", nanos), "wait", kInvalid,
+        [&, seconds, nanos] {
+          return claim([&](auto& r) {
+            r.mutable_wait()->set_seconds(seconds);
+            r.mutable_wait()->set_nanos(nanos);
+          });
+        });
+  }
+  not_found("ClaimJobs unknown kind", "job kind \"no.such\"",
+            [&] { return claim([](auto& r) { r.set_kinds(0, "no.such"); }); });
+  add("ClaimJobs of a system kind", "kinds[0]", grpc::PERMISSION_DENIED,
+      [&] { return claim([](auto& r) { r.set_kinds(0, "purge_deleted"); }); });
+  // A job of the tenant's that no worker holds: every lease call on it is
+  // FAILED_PRECONDITION naming the lease.
+  std::string unheld_job;
+  {
+    SubmitJobRequest r;
+    r.set_kind("budgeted");
+    r.mutable_run_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+    SubmitJobResponse out;
+    ASSERT_TRUE(jobs->SubmitJob(Context(k).get(), r, &out).ok());
+    unheld_job = out.job().id();
+  }
+  auto lease_with = [&](std::function<void(JobLease&)> edit) {
+    JobLease lease;
+    lease.set_job_id(unheld_job);
+    lease.set_attempt(1);
+    lease.set_worker_id("w");
+    edit(lease);
+    return lease;
+  };
+  auto heartbeat = [&](JobLease lease, std::function<void(HeartbeatJobRequest&)> edit) {
+    HeartbeatJobRequest r;
+    *r.mutable_lease() = lease;
+    edit(r);
+    HeartbeatJobResponse out;
+    return workers->HeartbeatJob(Context(k).get(), r, &out);
+  };
+  auto fail = [&](JobLease lease, std::function<void(FailJobRequest&)> edit) {
+    FailJobRequest r;
+    *r.mutable_lease() = lease;
+    r.set_error("broke");
+    edit(r);
+    FailJobResponse out;
+    return workers->FailJob(Context(k).get(), r, &out);
+  };
+  const std::vector<std::pair<std::string, std::function<grpc::Status(JobLease)>>> lease_rpcs = {
+      {"HeartbeatJob", [&](JobLease l) { return heartbeat(l, [](auto&) {}); }},
+      {"CompleteJob", [&](JobLease l) {
+         CompleteJobRequest r;
+         *r.mutable_lease() = l;
+         CompleteJobResponse out;
+         return workers->CompleteJob(Context(k).get(), r, &out);
+       }},
+      {"FailJob", [&](JobLease l) { return fail(l, [](auto&) {}); }},
+      {"ReleaseJob", [&](JobLease l) {
+         ReleaseJobRequest r;
+         *r.mutable_lease() = l;
+         ReleaseJobResponse out;
+         return workers->ReleaseJob(Context(k).get(), r, &out);
+       }},
+      {"AcknowledgeCancel", [&](JobLease l) {
+         AcknowledgeCancelRequest r;
+         *r.mutable_lease() = l;
+         AcknowledgeCancelResponse out;
+         return workers->AcknowledgeCancel(Context(k).get(), r, &out);
+       }},
+  };
+  for (const auto& [rpc, call] : lease_rpcs) {
+    for (std::string id : {std::string(), std::string("x1"), std::string(21, '9')}) {
+      add(rpc + " lease.job_id", "lease.job_id", kInvalid,
+          [&, call = call, id] { return call(lease_with([&](auto& l) { l.set_job_id(id); })); });
+    }
+    add(rpc + " lease.attempt 0", "lease.attempt", kInvalid,
+        [&, call = call] { return call(lease_with([](auto& l) { l.set_attempt(0); })); });
+    add(rpc + " lease.worker_id empty", "lease.worker_id", kInvalid,
+        [&, call = call] { return call(lease_with([](auto& l) { l.clear_worker_id(); })); });
+    add(rpc + " a job not held", "lease", grpc::FAILED_PRECONDITION,
+        [&, call = call] { return call(lease_with([](auto&) {})); });
+    not_found(rpc + " an unknown job", "job 99999999",
+              [&, call = call] { return call(lease_with([](auto& l) { l.set_job_id("99999999"); })); });
+  }
+  for (double progress : {-0.1, 1.5, static_cast<double>(kNaN)}) {
+    add(absl::StrCat("HeartbeatJob progress ", progress), "progress", kInvalid, [&, progress] {
+      return heartbeat(lease_with([](auto&) {}), [&](auto& r) { r.set_progress(progress); });
+    });
+  }
+  add("HeartbeatJob progress_message over 1024 bytes", "progress_message", kInvalid, [&] {
+    return heartbeat(lease_with([](auto&) {}),
+                     [](auto& r) { r.set_progress_message(std::string(1025, 'm')); });
+  });
+  add("FailJob error empty", "error", kInvalid,
+      [&] { return fail(lease_with([](auto&) {}), [](auto& r) { r.clear_error(); }); });
+  add("FailJob error over 4096 bytes", "error", kInvalid, [&] {
+    return fail(lease_with([](auto&) {}), [](auto& r) { r.set_error(std::string(4097, 'e')); });
+  });
+  add("FailJob unknown kind", "kind", kInvalid, [&] {
+    return fail(lease_with([](auto&) {}),
+                [](auto& r) { r.set_kind(static_cast<FailureKind>(42)); });
+  });
+  for (int64_t seconds : {int64_t{-1}, int64_t{86401}}) {
+    add(absl::StrCat("FailJob retry_after ", seconds), "retry_after", kInvalid, [&, seconds] {
+      return fail(lease_with([](auto&) {}),
+                  [&](auto& r) { r.mutable_retry_after()->set_seconds(seconds); });
+    });
+  }
+
   add("ListJobKinds page size", "page.page_size", kInvalid, [&] {
     ListJobKindsRequest r;
     r.mutable_page()->set_page_size(1001);

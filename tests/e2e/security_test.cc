@@ -21,6 +21,7 @@
 #include "quarry/gateway/v1/job_service.grpc.pb.h"
 #include "quarry/gateway/v1/search_service.grpc.pb.h"
 #include "quarry/gateway/v1/stats_service.grpc.pb.h"
+#include "quarry/gateway/v1/worker_service.grpc.pb.h"
 #include "services/gateway/api_key.h"
 #include "tests/e2e/e2e_suite.h"
 
@@ -51,6 +52,7 @@ class SecurityTest : public e2e::E2eSuite {
     search_ = SearchService::NewStub(Channel());
     jobs_ = JobService::NewStub(Channel());
     kinds_ = JobKindService::NewStub(Channel());
+    workers_ = WorkerService::NewStub(Channel());
     stats_ = StatsService::NewStub(Channel());
     admin_ = AdminService::NewStub(Channel());
   }
@@ -139,6 +141,7 @@ class SecurityTest : public e2e::E2eSuite {
   std::unique_ptr<SearchService::Stub> search_;
   std::unique_ptr<JobService::Stub> jobs_;
   std::unique_ptr<JobKindService::Stub> kinds_;
+  std::unique_ptr<WorkerService::Stub> workers_;
   std::unique_ptr<StatsService::Stub> stats_;
   std::unique_ptr<AdminService::Stub> admin_;
 };
@@ -180,6 +183,12 @@ TEST_F(SecurityTest, NoIntruderReadsOrChangesAnotherTenantsDataThroughAnyRpc) {
   own_job.set_kind("victim.secret");
   own_job.mutable_run_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
   ASSERT_TRUE(jobs_->SubmitJob(Context(victim).get(), own_job, &queued).ok());
+  const std::string own_kind_job = queued.job().id();
+  // A lease on the victim's job, as its worker would name it.
+  JobLease victim_lease;
+  victim_lease.set_job_id(own_kind_job);
+  victim_lease.set_attempt(1);
+  victim_lease.set_worker_id("victim-worker");
   const std::string victim_key_id(gateway::ApiKeyId(victim));
   ListApiKeysResponse victim_keys;
   ASSERT_TRUE(admin_->ListApiKeys(Context(victim).get(), {}, &victim_keys).ok());
@@ -194,7 +203,7 @@ TEST_F(SecurityTest, NoIntruderReadsOrChangesAnotherTenantsDataThroughAnyRpc) {
   // Whether the caller is outside the victim's tenant: then a listing that
   // shows any of the victim's resources is a leak.
   bool outsider = true;
-  // Every RPC of the seven public services, each aimed at the victim's
+  // Every RPC of the eight public services, each aimed at the victim's
   // resources (or, for tenant-wide ones, checking nothing of the victim's shows).
   const std::vector<Rpc> rpcs = {
       {"CreateCollection", Needs::kWrite, true, [&](const MakeContext& c) {
@@ -309,6 +318,46 @@ TEST_F(SecurityTest, NoIntruderReadsOrChangesAnotherTenantsDataThroughAnyRpc) {
          DeleteJobKindResponse out;
          return kinds_->DeleteJobKind(c().get(), r, &out);
        }},
+      {"ClaimJobs", Needs::kWrite, false, [&](const MakeContext& c) {
+         ClaimJobsRequest r;
+         r.set_worker_id("victim-worker");
+         r.add_kinds("victim.secret");
+         r.set_max_jobs(10);
+         ClaimJobsResponse out;
+         return workers_->ClaimJobs(c().get(), r, &out);
+       }},
+      {"HeartbeatJob", Needs::kWrite, false, [&](const MakeContext& c) {
+         HeartbeatJobRequest r;
+         *r.mutable_lease() = victim_lease;
+         HeartbeatJobResponse out;
+         return workers_->HeartbeatJob(c().get(), r, &out);
+       }},
+      {"CompleteJob", Needs::kWrite, false, [&](const MakeContext& c) {
+         CompleteJobRequest r;
+         *r.mutable_lease() = victim_lease;
+         CompleteJobResponse out;
+         return workers_->CompleteJob(c().get(), r, &out);
+       }},
+      {"FailJob", Needs::kWrite, false, [&](const MakeContext& c) {
+         FailJobRequest r;
+         *r.mutable_lease() = victim_lease;
+         r.set_error("intruded");
+         r.set_kind(FAILURE_KIND_PERMANENT);
+         FailJobResponse out;
+         return workers_->FailJob(c().get(), r, &out);
+       }},
+      {"ReleaseJob", Needs::kWrite, false, [&](const MakeContext& c) {
+         ReleaseJobRequest r;
+         *r.mutable_lease() = victim_lease;
+         ReleaseJobResponse out;
+         return workers_->ReleaseJob(c().get(), r, &out);
+       }},
+      {"AcknowledgeCancel", Needs::kWrite, false, [&](const MakeContext& c) {
+         AcknowledgeCancelRequest r;
+         *r.mutable_lease() = victim_lease;
+         AcknowledgeCancelResponse out;
+         return workers_->AcknowledgeCancel(c().get(), r, &out);
+       }},
       {"GetJob", Needs::kRead, false, [&](const MakeContext& c) {
          GetJobRequest r;
          r.set_id(done_job);
@@ -380,8 +429,8 @@ TEST_F(SecurityTest, NoIntruderReadsOrChangesAnotherTenantsDataThroughAnyRpc) {
          return admin_->RevokeApiKey(c().get(), r, &out);
        }},
   };
-  // The 25 public RPCs, SubmitJob twice (a system kind and the tenant's own).
-  ASSERT_EQ(rpcs.size(), 26u);
+  // The 31 public RPCs, SubmitJob twice (a system kind and the tenant's own).
+  ASSERT_EQ(rpcs.size(), 32u);
 
   // A key of the victim's, revoked through the API: past the gateway's key
   // cache TTL (200 ms here) it is refused like any unknown key.

@@ -134,6 +134,37 @@ class JobKindStore {
   virtual absl::Status Delete(int64_t tenant_id, const std::string& name) = 0;
 };
 
+// The worker side of the queue for a tenant's own workers. A held job is
+// the (id, lease owner, attempt) triple; every method but Claim and Held
+// is FAILED_PRECONDITION once that lease is no longer held, and records
+// nothing then.
+class WorkerStore {
+ public:
+  virtual ~WorkerStore() = default;
+  // The tenant's runnable jobs of its own `kinds`, within each kind's
+  // limits, each leased for its kind's attempt timeout.
+  virtual absl::StatusOr<std::vector<jobqueue::Job>> Claim(int64_t tenant_id,
+                                                           const std::string& owner,
+                                                           const std::vector<std::string>& kinds,
+                                                           int max_jobs) = 0;
+  // The job as stored, if `owner` holds its attempt `attempt`: NOT_FOUND for
+  // no such job of the tenant, FAILED_PRECONDITION for a lease not held.
+  virtual absl::StatusOr<jobqueue::Job> Held(int64_t tenant_id, int64_t id,
+                                             const std::string& owner, int attempt) = 0;
+  // Renews the lease for `lease` and stores the progress; whether a client
+  // asked to cancel.
+  virtual absl::StatusOr<bool> Heartbeat(const jobqueue::Job& held, absl::Duration lease,
+                                         double progress, const std::string& message) = 0;
+  virtual absl::Status Complete(const jobqueue::Job& held, const std::string& result_json) = 0;
+  virtual absl::Status Fail(const jobqueue::Job& held, const std::string& error, bool permanent,
+                            absl::Duration retry_delay) = 0;
+  // Pauses the kind until `until` and gives the job back, uncounted, due then.
+  virtual absl::Status PauseKind(const jobqueue::Job& held, int64_t kind_id,
+                                 const std::string& error, absl::Time until) = 0;
+  virtual absl::Status Release(const jobqueue::Job& held) = 0;
+  virtual absl::Status MarkCancelled(const jobqueue::Job& held) = 0;
+};
+
 class KeyStore {
  public:
   virtual ~KeyStore() = default;

@@ -2,6 +2,9 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
 #include "services/common/jobqueue/pg_job_kind_store.h"
 #include "services/common/status/macros.h"
 #include "services/gateway/store.h"
@@ -226,6 +229,69 @@ absl::StatusOr<jobqueue::JobKind> PgJobKindStore::Update(int64_t tenant_id,
 absl::Status PgJobKindStore::Delete(int64_t tenant_id, const std::string& name) {
   return pool_.WithTransaction(
       [&](pqxx::work& txn) { return jobqueue::pgkinds::Delete(txn, tenant_id, name); });
+}
+
+// -------------------------------------------------------------------- workers
+
+absl::StatusOr<std::vector<jobqueue::Job>> PgWorkerStore::Claim(
+    int64_t tenant_id, const std::string& owner, const std::vector<std::string>& kinds,
+    int max_jobs) {
+  jobqueue::pgjobs::ClaimRequest request;
+  request.owner = owner;
+  request.kinds = kinds;
+  request.max_jobs = max_jobs;
+  request.tenant_id = tenant_id;
+  request.lease_from_kind = true;
+  return pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<std::vector<jobqueue::Job>> {
+    return jobqueue::pgjobs::Claim(txn, request);
+  });
+}
+
+absl::StatusOr<jobqueue::Job> PgWorkerStore::Held(int64_t tenant_id, int64_t id,
+                                                  const std::string& owner, int attempt) {
+  QUARRY_ASSIGN_OR_RETURN(jobqueue::Job job, queue_.Get(tenant_id, id));
+  if (job.state != jobqueue::JobState::kRunning || job.lease_owner != owner ||
+      job.attempts != attempt ||
+      (job.lease_expires_at.has_value() && *job.lease_expires_at < absl::Now())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("lease: attempt ", attempt, " of job ", id,
+                     " is not held by this worker (the lease expired, or the job moved on); "
+                     "stop working on it"));
+  }
+  return job;
+}
+
+absl::StatusOr<bool> PgWorkerStore::Heartbeat(const jobqueue::Job& held, absl::Duration lease,
+                                              double progress, const std::string& message) {
+  QUARRY_RETURN_IF_ERROR(queue_.SetProgress(held, progress, message));
+  return queue_.Heartbeat(held, lease);
+}
+
+absl::Status PgWorkerStore::Complete(const jobqueue::Job& held, const std::string& result_json) {
+  return queue_.Complete(held, result_json);
+}
+
+absl::Status PgWorkerStore::Fail(const jobqueue::Job& held, const std::string& error,
+                                 bool permanent, absl::Duration retry_delay) {
+  return queue_.Fail(held, error, permanent, retry_delay);
+}
+
+absl::Status PgWorkerStore::PauseKind(const jobqueue::Job& held, int64_t kind_id,
+                                      const std::string& error, absl::Time until) {
+  return pool_.WithTransaction([&](pqxx::work& txn) -> absl::Status {
+    if (!jobqueue::pgjobs::Postpone(txn, held, error, until)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("lease: job ", held.id, " is no longer held by this worker"));
+    }
+    jobqueue::pgkinds::PauseUntil(txn, kind_id, until);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgWorkerStore::Release(const jobqueue::Job& held) { return queue_.Release(held); }
+
+absl::Status PgWorkerStore::MarkCancelled(const jobqueue::Job& held) {
+  return queue_.MarkCancelled(held);
 }
 
 }  // namespace quarry::gateway

@@ -87,6 +87,29 @@ class PgJobKindStore final : public JobKindStore {
   pg::Pool& pool_;
 };
 
+class PgWorkerStore final : public WorkerStore {
+ public:
+  PgWorkerStore(pg::Pool& pool, jobqueue::PgJobQueue& queue) : pool_(pool), queue_(queue) {}
+  absl::StatusOr<std::vector<jobqueue::Job>> Claim(int64_t tenant_id, const std::string& owner,
+                                                   const std::vector<std::string>& kinds,
+                                                   int max_jobs) override;
+  absl::StatusOr<jobqueue::Job> Held(int64_t tenant_id, int64_t id, const std::string& owner,
+                                     int attempt) override;
+  absl::StatusOr<bool> Heartbeat(const jobqueue::Job& held, absl::Duration lease, double progress,
+                                 const std::string& message) override;
+  absl::Status Complete(const jobqueue::Job& held, const std::string& result_json) override;
+  absl::Status Fail(const jobqueue::Job& held, const std::string& error, bool permanent,
+                    absl::Duration retry_delay) override;
+  absl::Status PauseKind(const jobqueue::Job& held, int64_t kind_id, const std::string& error,
+                         absl::Time until) override;
+  absl::Status Release(const jobqueue::Job& held) override;
+  absl::Status MarkCancelled(const jobqueue::Job& held) override;
+
+ private:
+  pg::Pool& pool_;
+  jobqueue::PgJobQueue& queue_;
+};
+
 class PgKeyStore final : public KeyStore {
  public:
   explicit PgKeyStore(pg::Pool& pool) : pool_(pool) {}
