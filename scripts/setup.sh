@@ -34,6 +34,8 @@ PACKAGES=(
   python3-torch            # PyTorch reference check and baseline of the embedding encoder (services/embedding/reference, bench/embedding)
   python3-numpy            # writes the reference model's safetensors weights
   python3-yaml             # PyYAML for deploy/check (manifest checker)
+  python3-grpcio           # the Python client library and worker runtime (clients/python)
+  python3-protobuf         # its generated messages
   golang-go                # builds deploy/helm/render, the offline `helm template` stand-in
   golang-github-masterminds-sprig-dev  # sprig template functions for deploy/helm/render
   golang-gopkg-yaml.v3-dev # YAML for deploy/helm/render

@@ -1,0 +1,196 @@
+// A tenant's own job kind run by the Python worker runtime
+// (clients/python), as real processes, through nginx and two gateways on a
+// real PostgreSQL: results stored, progress seen by WatchJob, retries with
+// backoff, dead after a permanent failure, cancellation reaching the
+// running function (its latency printed), and a worker killed with SIGKILL
+// mid-job whose job another worker completes once after the lease.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "quarry/gateway/v1/job_kind_service.grpc.pb.h"
+#include "quarry/gateway/v1/job_service.grpc.pb.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/suite.h"
+
+namespace quarry {
+namespace {
+
+using namespace quarry::gateway::v1;  // NOLINT: a test of this API.
+using testing::Subprocess;
+using testing::Suite;
+
+class PythonWorkerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    testing::SuiteOptions options;
+    options.gateways = 2;
+    options.nginx = true;
+    auto suite = Suite::Start(options);
+    ASSERT_TRUE(suite.ok()) << suite.status();
+    suite_ = suite->release();
+  }
+  static void TearDownTestSuite() {
+    delete suite_;
+    suite_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(suite_, nullptr);
+    auto key = suite_->CreateApiKey("py", {"read", "write", "admin"}, 100000.0, 100000);
+    ASSERT_TRUE(key.ok()) << key.status();
+    key_ = *key;
+    jobs_ = JobService::NewStub(suite_->channel());
+    auto kinds = JobKindService::NewStub(suite_->channel());
+    CreateJobKindRequest r;
+    r.mutable_kind()->set_name(kind_);
+    r.mutable_kind()->set_max_attempts(3);
+    r.mutable_kind()->mutable_attempt_timeout()->set_seconds(3);
+    r.mutable_kind()->mutable_retry()->mutable_initial_backoff()->set_nanos(200'000'000);
+    CreateJobKindResponse out;
+    grpc::Status s = kinds->CreateJobKind(Suite::Context(key_, absl::Seconds(10)).get(), r, &out);
+    ASSERT_TRUE(s.ok() || s.error_code() == grpc::ALREADY_EXISTS) << s.error_message();
+  }
+
+  std::unique_ptr<Subprocess> StartWorker(const std::string& id) {
+    auto worker = Subprocess::Start(
+        {"/usr/bin/python3", testing::RunfilePath("clients/python/example_worker.py"),
+         "--target", suite_->target(), "--key", key_, "--kind", kind_, "--worker_id", id},
+        absl::StrCat(getenv("TEST_UNDECLARED_OUTPUTS_DIR") ? getenv("TEST_UNDECLARED_OUTPUTS_DIR")
+                                                           : "/tmp",
+                     "/", id, ".log"));
+    EXPECT_TRUE(worker.ok()) << worker.status();
+    return worker.ok() ? *std::move(worker) : nullptr;
+  }
+
+  Job Submit(const std::string& payload) {
+    SubmitJobRequest r;
+    r.set_kind(kind_);
+    r.set_payload_json(payload);
+    SubmitJobResponse out;
+    grpc::Status s = jobs_->SubmitJob(Suite::Context(key_, absl::Seconds(10)).get(), r, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out.job();
+  }
+
+  Job Get(const std::string& id) {
+    GetJobRequest r;
+    r.set_id(id);
+    GetJobResponse out;
+    EXPECT_TRUE(jobs_->GetJob(Suite::Context(key_, absl::Seconds(10)).get(), r, &out).ok());
+    return out.job();
+  }
+
+  // Polls until `done(job)` or `timeout`; the job as last read.
+  Job Until(const std::string& id, const std::function<bool(const Job&)>& done,
+            absl::Duration timeout = absl::Seconds(60)) {
+    const absl::Time deadline = absl::Now() + timeout;
+    Job job = Get(id);
+    while (!done(job) && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(20));
+      job = Get(id);
+    }
+    return job;
+  }
+  static bool Ended(const Job& job) {
+    return job.state() == JOB_STATE_SUCCEEDED || job.state() == JOB_STATE_DEAD ||
+           job.state() == JOB_STATE_CANCELLED;
+  }
+
+  static inline Suite* suite_ = nullptr;
+  const std::string kind_ = "py.echo";
+  std::string key_;
+  std::unique_ptr<JobService::Stub> jobs_;
+};
+
+TEST_F(PythonWorkerTest, RunsJobsThroughEveryOutcome) {
+  auto worker = StartWorker("py-1");
+  ASSERT_NE(worker, nullptr);
+
+  // Long enough for a few heartbeats, which carry the progress.
+  const Job echo = Submit(R"({"sleep": 2, "ticket": 7})");
+  // WatchJob streams the progress the function reports.
+  WatchJobRequest watch;
+  watch.set_id(echo.id());
+  auto context = Suite::Context(key_, absl::Seconds(60));
+  auto stream = jobs_->WatchJob(context.get(), watch);
+  WatchJobResponse update;
+  bool saw_progress = false;
+  Job last;
+  while (stream->Read(&update)) {
+    saw_progress |= update.job().state() == JOB_STATE_RUNNING && update.job().progress() == 0.5;
+    last = update.job();
+  }
+  ASSERT_TRUE(stream->Finish().ok());
+  EXPECT_TRUE(saw_progress);
+  EXPECT_EQ(last.state(), JOB_STATE_SUCCEEDED) << last.ShortDebugString();
+  EXPECT_TRUE(absl::StrContains(last.result_json(), "\"ticket\": 7")) << last.result_json();
+
+  // Fails on its first attempt, succeeds on the second after the backoff.
+  const Job flaky = Submit(R"({"fail_until_attempt": 2})");
+  Job flaky_done = Until(flaky.id(), Ended);
+  EXPECT_EQ(flaky_done.state(), JOB_STATE_SUCCEEDED) << flaky_done.ShortDebugString();
+  EXPECT_EQ(flaky_done.attempts(), 2);
+  EXPECT_TRUE(absl::StrContains(flaky_done.last_error(), "fails on purpose"));
+
+  const Job hopeless = Submit(R"({"permanent": true})");
+  Job dead = Until(hopeless.id(), Ended);
+  EXPECT_EQ(dead.state(), JOB_STATE_DEAD);
+  EXPECT_EQ(dead.attempts(), 1);
+  EXPECT_TRUE(absl::StrContains(dead.last_error(), "can never work")) << dead.last_error();
+
+  // Cancelling a running job stops the function at its next heartbeat.
+  const Job slow = Submit(R"({"sleep": 60})");
+  ASSERT_EQ(Until(slow.id(), [](const Job& j) { return j.state() == JOB_STATE_RUNNING; }).state(),
+            JOB_STATE_RUNNING);
+  CancelJobRequest cancel;
+  cancel.set_id(slow.id());
+  CancelJobResponse cancelled;
+  const absl::Time asked = absl::Now();
+  ASSERT_TRUE(jobs_->CancelJob(Suite::Context(key_).get(), cancel, &cancelled).ok());
+  Job stopped = Until(slow.id(), Ended, absl::Seconds(20));
+  const absl::Duration latency = absl::Now() - asked;
+  EXPECT_EQ(stopped.state(), JOB_STATE_CANCELLED);
+  // The worker's heartbeat interval is 0.5 s; a generous bound for a
+  // loaded machine, the figure itself is printed.
+  EXPECT_LT(latency, absl::Seconds(5));
+  std::cout << "cancel to CANCELLED: " << absl::ToInt64Milliseconds(latency) << " ms\n";
+
+  worker->Signal(SIGTERM);
+  auto status = worker->Wait(absl::Seconds(20));
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_TRUE(WIFEXITED(*status)) << *status;
+}
+
+TEST_F(PythonWorkerTest, AJobOfAKilledWorkerIsDeliveredAgainAndCompletesOnce) {
+  auto doomed = StartWorker("py-doomed");
+  ASSERT_NE(doomed, nullptr);
+  const Job job = Submit(R"({"sleep": 3})");
+  ASSERT_EQ(Until(job.id(), [](const Job& j) { return j.state() == JOB_STATE_RUNNING; }).state(),
+            JOB_STATE_RUNNING);
+  doomed->Signal(SIGKILL);
+  ASSERT_TRUE(doomed->Wait(absl::Seconds(10)).ok());
+  auto heir = StartWorker("py-heir");
+  ASSERT_NE(heir, nullptr);
+  // After the 3 s lease runs out the job is queued again and the new
+  // worker completes it: attempt 2, and the result is the heir's.
+  Job done = Until(job.id(), Ended, absl::Seconds(60));
+  EXPECT_EQ(done.state(), JOB_STATE_SUCCEEDED) << done.ShortDebugString();
+  EXPECT_EQ(done.attempts(), 2);
+  EXPECT_TRUE(absl::StrContains(done.result_json(), "py-heir")) << done.result_json();
+  heir->Signal(SIGTERM);
+  EXPECT_TRUE(heir->Wait(absl::Seconds(20)).ok());
+}
+
+}  // namespace
+}  // namespace quarry
