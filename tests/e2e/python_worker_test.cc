@@ -11,7 +11,9 @@
 #include <functional>
 #include <iostream>
 
+#include <algorithm>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -190,6 +192,70 @@ TEST_F(PythonWorkerTest, AJobOfAKilledWorkerIsDeliveredAgainAndCompletesOnce) {
   EXPECT_TRUE(absl::StrContains(done.result_json(), "py-heir")) << done.result_json();
   heir->Signal(SIGTERM);
   EXPECT_TRUE(heir->Wait(absl::Seconds(20)).ok());
+}
+
+// Limits hold with several worker processes competing: a kind limited to 2
+// running never has 3 (measured from the jobs' start and finish times), and
+// a kind limited to 5 starts a minute starts 5 of 8 in its first minute.
+TEST_F(PythonWorkerTest, ConcurrencyAndStartLimitsHoldAcrossWorkers) {
+  auto kinds = JobKindService::NewStub(suite_->channel());
+  for (const auto& [name, concurrency, per_minute] :
+       std::vector<std::tuple<std::string, int, int>>{{"py.gpu", 2, 0}, {"py.llm", 0, 5}}) {
+    CreateJobKindRequest r;
+    r.mutable_kind()->set_name(name);
+    r.mutable_kind()->set_max_concurrency(concurrency);
+    r.mutable_kind()->set_starts_per_minute(per_minute);
+    CreateJobKindResponse out;
+    ASSERT_TRUE(kinds->CreateJobKind(Suite::Context(key_).get(), r, &out).ok());
+  }
+  std::vector<std::unique_ptr<Subprocess>> workers;
+  for (const std::string kind : {"py.gpu", "py.llm"}) {
+    for (int i = 0; i < 3; ++i) {
+      auto w = Subprocess::Start(
+          {"/usr/bin/python3", testing::RunfilePath("clients/python/example_worker.py"),
+           "--target", suite_->target(), "--key", key_, "--kind", kind, "--worker_id",
+           absl::StrCat(kind, "-", i), "--concurrency", "4"});
+      ASSERT_TRUE(w.ok()) << w.status();
+      workers.push_back(*std::move(w));
+    }
+  }
+  auto submit = [&](const std::string& kind, const std::string& payload) {
+    SubmitJobRequest r;
+    r.set_kind(kind);
+    r.set_payload_json(payload);
+    SubmitJobResponse out;
+    EXPECT_TRUE(jobs_->SubmitJob(Suite::Context(key_).get(), r, &out).ok());
+    return out.job().id();
+  };
+  std::vector<std::string> gpu, llm;
+  for (int i = 0; i < 10; ++i) gpu.push_back(submit("py.gpu", R"({"sleep": 0.4})"));
+  for (int i = 0; i < 8; ++i) llm.push_back(submit("py.llm", "{}"));
+
+  std::vector<std::pair<int64_t, int>> edges;  // (time in µs, +1 start / -1 finish)
+  for (const std::string& id : gpu) {
+    Job job = Until(id, Ended);
+    ASSERT_EQ(job.state(), JOB_STATE_SUCCEEDED) << job.ShortDebugString();
+    auto micros = [](const google::protobuf::Timestamp& t) {
+      return t.seconds() * 1000000 + t.nanos() / 1000;
+    };
+    edges.emplace_back(micros(job.start_time()), +1);
+    edges.emplace_back(micros(job.finish_time()), -1);
+  }
+  std::sort(edges.begin(), edges.end());  // a finish sorts before a start at the same time
+  int running = 0, most = 0;
+  for (const auto& [at, delta] : edges) most = std::max(most, running += delta);
+  std::cout << "most py.gpu jobs running at once: " << most << " (limit 2)\n";
+  EXPECT_LE(most, 2);
+  EXPECT_EQ(most, 2);  // and the limit is used, not undershot
+
+  // Give the start-limited kind a few seconds: 5 start, 3 wait for the window.
+  absl::SleepFor(absl::Seconds(3));
+  int started = 0;
+  for (const std::string& id : llm) started += Get(id).state() != JOB_STATE_QUEUED;
+  std::cout << "py.llm jobs started in their first minute: " << started << " of 8 (limit 5)\n";
+  EXPECT_EQ(started, 5);
+  for (auto& w : workers) w->Signal(SIGTERM);
+  for (auto& w : workers) EXPECT_TRUE(w->Wait(absl::Seconds(20)).ok());
 }
 
 }  // namespace
