@@ -54,6 +54,24 @@ absl::StatusOr<JobKind> FirstVisible(const pqxx::result& r, const std::string& n
   return RowToKind(r[0]);
 }
 
+// What a tenant sets of a kind, in the order WithSettings binds them.
+constexpr char kSettingColumns[] =
+    "description, max_attempts, priority, backoff_initial_ms, backoff_multiplier, "
+    "backoff_max_ms, backoff_jitter, attempt_timeout_ms, max_concurrency, starts_per_minute, "
+    "cost_per_minute, max_result_bytes, retention_seconds";
+
+// Runs `sql` with $1 the tenant, $2 the kind's name and $3..$15 its
+// settings (kSettingColumns).
+pqxx::result WithSettings(pqxx::work& txn, const std::string& sql, int64_t tenant_id,
+                          const JobKind& kind) {
+  return txn.exec_params(sql, tenant_id, kind.name, kind.description, kind.max_attempts,
+                         kind.priority, absl::ToInt64Milliseconds(kind.backoff.initial),
+                         kind.backoff.multiplier, absl::ToInt64Milliseconds(kind.backoff.max),
+                         kind.backoff.jitter, absl::ToInt64Milliseconds(kind.attempt_timeout),
+                         kind.max_concurrency, kind.starts_per_minute, kind.cost_per_minute,
+                         kind.max_result_bytes, absl::ToInt64Seconds(kind.retention));
+}
+
 // The tenant's own rows sort before the system row of the same name (none
 // exists while registration refuses system names; the order keeps a
 // tenant's kind its own should one appear).
@@ -73,21 +91,14 @@ absl::StatusOr<JobKind> Create(pqxx::work& txn, int64_t tenant_id, const JobKind
     return absl::InvalidArgumentError(
         absl::StrCat(field, ": \"", kind.name, "\" is the name of one of Quarry's own kinds"));
   }
-  pqxx::result r = txn.exec_params(
-      absl::StrCat(R"(
-        INSERT INTO job_kinds (tenant_id, name, description, max_attempts, priority,
-          backoff_initial_ms, backoff_multiplier, backoff_max_ms, backoff_jitter,
-          attempt_timeout_ms, max_concurrency, starts_per_minute, cost_per_minute,
-          max_result_bytes, retention_seconds)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-        ON CONFLICT DO NOTHING RETURNING )",
+  // $1 tenant, $2 name, then the settings.
+  pqxx::result r = WithSettings(
+      txn,
+      absl::StrCat("INSERT INTO job_kinds (tenant_id, name, ", kSettingColumns,
+                   ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
+                   "ON CONFLICT DO NOTHING RETURNING ",
                    kColumns),
-      tenant_id, kind.name, kind.description, kind.max_attempts, kind.priority,
-      absl::ToInt64Milliseconds(kind.backoff.initial), kind.backoff.multiplier,
-      absl::ToInt64Milliseconds(kind.backoff.max), kind.backoff.jitter,
-      absl::ToInt64Milliseconds(kind.attempt_timeout), kind.max_concurrency,
-      kind.starts_per_minute, kind.cost_per_minute, kind.max_result_bytes,
-      absl::ToInt64Seconds(kind.retention));
+      tenant_id, kind);
   if (r.empty()) {
     return absl::AlreadyExistsError(absl::StrCat("job kind \"", kind.name, "\" already exists"));
   }
@@ -138,21 +149,13 @@ absl::Status RefuseUnlessOwn(pqxx::work& txn, int64_t tenant_id, const std::stri
 
 absl::StatusOr<JobKind> Update(pqxx::work& txn, int64_t tenant_id, const JobKind& kind) {
   QUARRY_RETURN_IF_ERROR(RefuseUnlessOwn(txn, tenant_id, kind.name, "changed"));
-  pqxx::result r = txn.exec_params(
-      absl::StrCat(R"(
-        UPDATE job_kinds SET description = $3, max_attempts = $4, priority = $5,
-          backoff_initial_ms = $6, backoff_multiplier = $7, backoff_max_ms = $8,
-          backoff_jitter = $9, attempt_timeout_ms = $10, max_concurrency = $11,
-          starts_per_minute = $12, cost_per_minute = $13, max_result_bytes = $14,
-          retention_seconds = $15, updated_at = now()
-        WHERE tenant_id = $1 AND name = $2 RETURNING )",
+  pqxx::result r = WithSettings(
+      txn,
+      absl::StrCat("UPDATE job_kinds SET (", kSettingColumns,
+                   ", updated_at) = ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+                   "now()) WHERE tenant_id = $1 AND name = $2 RETURNING ",
                    kColumns),
-      tenant_id, kind.name, kind.description, kind.max_attempts, kind.priority,
-      absl::ToInt64Milliseconds(kind.backoff.initial), kind.backoff.multiplier,
-      absl::ToInt64Milliseconds(kind.backoff.max), kind.backoff.jitter,
-      absl::ToInt64Milliseconds(kind.attempt_timeout), kind.max_concurrency,
-      kind.starts_per_minute, kind.cost_per_minute, kind.max_result_bytes,
-      absl::ToInt64Seconds(kind.retention));
+      tenant_id, kind);
   if (r.empty()) return NotFound(kind.name);
   return RowToKind(r[0]);
 }
