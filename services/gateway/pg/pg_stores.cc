@@ -250,9 +250,10 @@ absl::StatusOr<std::vector<jobqueue::Job>> PgWorkerStore::Claim(
 absl::StatusOr<jobqueue::Job> PgWorkerStore::Held(int64_t tenant_id, int64_t id,
                                                   const std::string& owner, int attempt) {
   QUARRY_ASSIGN_OR_RETURN(jobqueue::Job job, queue_.Get(tenant_id, id));
+  // Expiry is not judged here, on the gateway's clock: the fenced update
+  // that follows compares it with PostgreSQL's.
   if (job.state != jobqueue::JobState::kRunning || job.lease_owner != owner ||
-      job.attempts != attempt ||
-      (job.lease_expires_at.has_value() && *job.lease_expires_at < absl::Now())) {
+      job.attempts != attempt) {
     return absl::FailedPreconditionError(
         absl::StrCat("lease: attempt ", attempt, " of job ", id,
                      " is not held by this worker (the lease expired, or the job moved on); "
