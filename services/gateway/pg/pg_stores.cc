@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 
 #include "services/common/jobqueue/pg_job_kind_store.h"
 #include "services/common/status/macros.h"
