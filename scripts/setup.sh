@@ -36,6 +36,9 @@ PACKAGES=(
   python3-yaml             # PyYAML for deploy/check (manifest checker)
   python3-grpcio           # the Python client library and worker runtime (clients/python)
   python3-protobuf         # its generated messages
+  redis-server             # bench/jobs: Celery's broker, the peer the queue is measured against
+  python3-celery           # bench/jobs: Celery 5, the peer
+  python3-redis            # bench/jobs: Celery's Redis transport
   golang-go                # builds deploy/helm/render, the offline `helm template` stand-in
   golang-github-masterminds-sprig-dev  # sprig template functions for deploy/helm/render
   golang-gopkg-yaml.v3-dev # YAML for deploy/helm/render
