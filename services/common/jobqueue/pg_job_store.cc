@@ -98,12 +98,16 @@ EnqueueResult Enqueue(pqxx::work& txn, const JobSpec& spec) {
 
 namespace {
 
-// The claim's row update, for the ids in $1 (a bigint array).
-constexpr char kStart[] = R"(
-  UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, lease_owner = $2,
-    lease_expires_at = clock_timestamp() + make_interval(secs => $3),
-    started_at = clock_timestamp(), progress = 0, progress_message = NULL, updated_at = now()
-  WHERE j.id = ANY($1::bigint[]) RETURNING )";
+// What starting an attempt sets on a claimed job (alias j), the owner and
+// the lease in seconds being parameters $owner and $lease. Both claims use
+// it: the batched one and the one-kind-at-a-time one of limited kinds.
+std::string StartSet(int owner, int lease) {
+  return absl::StrCat(
+      "SET state = 'running', attempts = j.attempts + 1, lease_owner = $", owner,
+      ", lease_expires_at = clock_timestamp() + make_interval(secs => $", lease,
+      "), started_at = clock_timestamp(), progress = 0, progress_message = NULL, "
+      "updated_at = now()");
+}
 
 // Jobs of one tenant, or of every tenant for a NULL $n.
 std::string TenantFilter(int param) {
@@ -173,8 +177,10 @@ std::vector<Job> ClaimLimited(pqxx::work& txn, const ClaimRequest& request,
   }
   if (chosen.empty()) return {};
   const std::string ids = IdArray(chosen);
-  std::vector<Job> jobs = RowsToJobs(txn.exec_params(absl::StrCat(kStart, kColumns), ids,
-                                                     request.owner, Seconds(lease)));
+  std::vector<Job> jobs = RowsToJobs(txn.exec_params(
+      absl::StrCat("UPDATE jobs j ", StartSet(2, 3), " WHERE j.id = ANY($1::bigint[]) RETURNING ",
+                   kColumns),
+      ids, request.owner, Seconds(lease)));
   if (kind.starts_per_minute > 0 || kind.cost_per_minute > 0) {
     txn.exec_params(
         "INSERT INTO job_kind_starts (kind_id, started_at, cost) "
@@ -243,12 +249,8 @@ std::vector<Job> Claim(pqxx::work& txn, const ClaimRequest& request) {
             ORDER BY priority DESC, run_at, id
             LIMIT $2
             FOR UPDATE SKIP LOCKED)
-          UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, lease_owner = $3,
-            lease_expires_at = now() + make_interval(secs => $4), started_at = now(),
-            progress = 0, progress_message = NULL, updated_at = now()
-          FROM next WHERE j.id = next.next_id
-          RETURNING )",
-                     kColumns),
+          UPDATE jobs j )",
+                     StartSet(3, 4), " FROM next WHERE j.id = next.next_id RETURNING ", kColumns),
         sql::TextArray(batched), request.max_jobs, request.owner, Seconds(request.lease),
         request.tenant_id));
   }
