@@ -360,6 +360,9 @@ absl::StatusOr<int> PageSize(absl::string_view field, const quarry::common::v1::
 }
 
 
+namespace {
+
+// A duration field of the worker API: well-formed, in [0, max].
 absl::StatusOr<absl::Duration> WorkerDuration(absl::string_view field,
                                               const google::protobuf::Duration& d,
                                               absl::Duration max) {
@@ -374,7 +377,10 @@ absl::StatusOr<absl::Duration> WorkerDuration(absl::string_view field,
   return value;
 }
 
-absl::Status ValidateClaimJobs(const quarry::gateway::v1::ClaimJobsRequest& request) {
+}  // namespace
+
+absl::StatusOr<absl::Duration> ValidateClaimJobs(
+    const quarry::gateway::v1::ClaimJobsRequest& request) {
   QUARRY_RETURN_IF_ERROR(CheckString("worker_id", request.worker_id(), 1, kMaxWorkerIdBytes));
   if (request.kinds_size() < 1 || request.kinds_size() > kMaxClaimKinds) {
     return Invalid("kinds", absl::StrCat("must name 1..", kMaxClaimKinds, " kinds, got ",
@@ -387,7 +393,7 @@ absl::Status ValidateClaimJobs(const quarry::gateway::v1::ClaimJobsRequest& requ
     return Invalid("max_jobs", absl::StrCat("must be in [1, ", kMaxClaimJobs, "], got ",
                                             request.max_jobs()));
   }
-  return WorkerDuration("wait", request.wait(), kMaxClaimWait).status();
+  return WorkerDuration("wait", request.wait(), kMaxClaimWait);
 }
 
 absl::Status ValidateJobLease(const quarry::gateway::v1::JobLease& lease) {
@@ -399,20 +405,19 @@ absl::Status ValidateJobLease(const quarry::gateway::v1::JobLease& lease) {
 }
 
 absl::Status ValidateHeartbeatJob(const quarry::gateway::v1::HeartbeatJobRequest& request) {
-  QUARRY_RETURN_IF_ERROR(ValidateJobLease(request.lease()));
   if (!std::isfinite(request.progress()) || request.progress() < 0 || request.progress() > 1) {
     return Invalid("progress", absl::StrCat("must be in [0, 1], got ", request.progress()));
   }
   return CheckString("progress_message", request.progress_message(), 0, kMaxProgressMessageBytes);
 }
 
-absl::Status ValidateFailJob(const quarry::gateway::v1::FailJobRequest& request) {
-  QUARRY_RETURN_IF_ERROR(ValidateJobLease(request.lease()));
+absl::StatusOr<absl::Duration> ValidateFailJob(
+    const quarry::gateway::v1::FailJobRequest& request) {
   QUARRY_RETURN_IF_ERROR(CheckString("error", request.error(), 1, kMaxJobErrorBytes));
   if (!quarry::gateway::v1::FailureKind_IsValid(request.kind())) {
     return Invalid("kind", absl::StrCat("unknown failure kind ", request.kind()));
   }
-  return WorkerDuration("retry_after", request.retry_after(), kMaxRetryAfter).status();
+  return WorkerDuration("retry_after", request.retry_after(), kMaxRetryAfter);
 }
 
 }  // namespace quarry::gateway

@@ -76,14 +76,14 @@ inline constexpr absl::Duration kMaxClaimWait = absl::Seconds(30);
 inline constexpr size_t kMaxJobErrorBytes = 4096;
 inline constexpr size_t kMaxProgressMessageBytes = 1024;
 inline constexpr absl::Duration kMaxRetryAfter = absl::Hours(24);
-absl::Status ValidateClaimJobs(const quarry::gateway::v1::ClaimJobsRequest& request);
+// Returns the request's wait.
+absl::StatusOr<absl::Duration> ValidateClaimJobs(
+    const quarry::gateway::v1::ClaimJobsRequest& request);
 absl::Status ValidateJobLease(const quarry::gateway::v1::JobLease& lease);
+// The two below check the fields besides the lease (ValidateJobLease).
 absl::Status ValidateHeartbeatJob(const quarry::gateway::v1::HeartbeatJobRequest& request);
-absl::Status ValidateFailJob(const quarry::gateway::v1::FailJobRequest& request);
-// A duration field of the worker API: well-formed, in [0, max].
-absl::StatusOr<absl::Duration> WorkerDuration(absl::string_view field,
-                                              const google::protobuf::Duration& d,
-                                              absl::Duration max);
+// Returns the request's retry_after.
+absl::StatusOr<absl::Duration> ValidateFailJob(const quarry::gateway::v1::FailJobRequest& request);
 
 // An API key id (the public part of a key): 1..64 bytes of [A-Za-z0-9_-].
 absl::Status ValidateApiKeyId(absl::string_view field, absl::string_view id);

@@ -27,9 +27,7 @@ grpc::Status WorkerServiceImpl::ClaimJobs(grpc::ServerContext* context,
                                           const v1::ClaimJobsRequest* request,
                                           v1::ClaimJobsResponse* response) {
   return admit_.Run(*context, Scope::kWrite, [&](const Principal& caller) -> absl::Status {
-    QUARRY_RETURN_IF_ERROR(ValidateClaimJobs(*request));
-    QUARRY_ASSIGN_OR_RETURN(absl::Duration wait,
-                            WorkerDuration("wait", request->wait(), kMaxClaimWait));
+    QUARRY_ASSIGN_OR_RETURN(absl::Duration wait, ValidateClaimJobs(*request));
     // Never past the client's own deadline: an answer it no longer waits
     // for would hold jobs under a lease nobody renews.
     const absl::Duration until_deadline =
@@ -59,8 +57,8 @@ grpc::Status WorkerServiceImpl::HeartbeatJob(grpc::ServerContext* context,
                                              const v1::HeartbeatJobRequest* request,
                                              v1::HeartbeatJobResponse* response) {
   return admit_.Run(*context, Scope::kWrite, [&](const Principal& caller) -> absl::Status {
-    QUARRY_RETURN_IF_ERROR(ValidateHeartbeatJob(*request));
     QUARRY_ASSIGN_OR_RETURN(auto lease, LeaseOf(caller, request->lease()));
+    QUARRY_RETURN_IF_ERROR(ValidateHeartbeatJob(*request));
     QUARRY_ASSIGN_OR_RETURN(auto beat, workers_.Heartbeat(caller.tenant_id, lease,
                                                           request->progress(),
                                                           request->progress_message()));
@@ -82,10 +80,8 @@ grpc::Status WorkerServiceImpl::CompleteJob(grpc::ServerContext* context,
 grpc::Status WorkerServiceImpl::FailJob(grpc::ServerContext* context,
                                         const v1::FailJobRequest* request, v1::FailJobResponse*) {
   return admit_.Run(*context, Scope::kWrite, [&](const Principal& caller) -> absl::Status {
-    QUARRY_RETURN_IF_ERROR(ValidateFailJob(*request));
     QUARRY_ASSIGN_OR_RETURN(auto lease, LeaseOf(caller, request->lease()));
-    QUARRY_ASSIGN_OR_RETURN(absl::Duration retry_after,
-                            WorkerDuration("retry_after", request->retry_after(), kMaxRetryAfter));
+    QUARRY_ASSIGN_OR_RETURN(absl::Duration retry_after, ValidateFailJob(*request));
     Workers::Failure failure = Workers::Failure::kRetryable;
     if (request->kind() == v1::FAILURE_KIND_PERMANENT) failure = Workers::Failure::kPermanent;
     if (request->kind() == v1::FAILURE_KIND_RATE_LIMITED) failure = Workers::Failure::kRateLimited;
