@@ -10,22 +10,9 @@
 namespace quarry::pg {
 namespace {
 
-class ListenerTest : public ::testing::Test {
+class ListenerTest : public DatabaseTest {
  protected:
-  void SetUp() override {
-    absl::StatusOr<std::string> db = TestPostgres().CreateDatabase();
-    ASSERT_TRUE(db.ok()) << db.status();
-    conninfo_ = *db;
-    PoolOptions options;
-    options.conninfo = conninfo_;
-    options.size = 2;
-    absl::StatusOr<std::unique_ptr<Pool>> pool = Pool::Create(options);
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = *std::move(pool);
-  }
-
-  std::string conninfo_;
-  std::unique_ptr<Pool> pool_;
+  ListenerTest() : DatabaseTest(/*pool_size=*/2) {}
 };
 
 TEST_F(ListenerTest, ReceivesNotificationsOnItsChannelsOnly) {

@@ -20,18 +20,12 @@
 namespace quarry::pg {
 namespace {
 
-class SchemaTest : public ::testing::Test {
+class SchemaTest : public DatabaseTest {
  protected:
+  SchemaTest() : DatabaseTest(/*pool_size=*/4) {}
+
   void SetUp() override {
-    absl::StatusOr<std::string> db = TestPostgres().CreateDatabase();
-    ASSERT_TRUE(db.ok()) << db.status();
-    conninfo_ = *db;
-    PoolOptions options;
-    options.conninfo = conninfo_;
-    options.size = 4;
-    absl::StatusOr<std::unique_ptr<Pool>> pool = Pool::Create(options);
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = *std::move(pool);
+    ASSERT_NO_FATAL_FAILURE(DatabaseTest::SetUp());
     collection_ = QueryInt(
         "WITH t AS (INSERT INTO tenants (name) VALUES ('t') RETURNING id)"
         " INSERT INTO collections (tenant_id, name, dimension, metric, model)"
@@ -66,8 +60,6 @@ class SchemaTest : public ::testing::Test {
                         "', sha256('", doc_id, "'::bytea)) RETURNING seq");
   }
 
-  std::string conninfo_;
-  std::unique_ptr<Pool> pool_;
   int64_t collection_ = 0;
 };
 

@@ -36,6 +36,13 @@ absl::StatusOr<TestDatabase> NewTestDatabase(int pool_size, bool migrated) {
   return TestDatabase{conninfo, std::move(pool)};
 }
 
+void DatabaseTest::SetUp() {
+  absl::StatusOr<TestDatabase> database = NewTestDatabase(pool_size_);
+  ASSERT_TRUE(database.ok()) << database.status();
+  conninfo_ = database->conninfo;
+  pool_ = std::move(database->pool);
+}
+
 PostgresTestServer& TestPostgres() {
   if (Server() == nullptr) {
     std::fprintf(stderr,

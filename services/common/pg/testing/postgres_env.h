@@ -1,6 +1,9 @@
 #ifndef QUARRY_SERVICES_COMMON_PG_TESTING_POSTGRES_ENV_H_
 #define QUARRY_SERVICES_COMMON_PG_TESTING_POSTGRES_ENV_H_
 
+#include <memory>
+#include <string>
+
 #include "gtest/gtest.h"
 #include "services/common/pg/pool.h"
 #include "services/common/pg/testing/postgres_server.h"
@@ -29,6 +32,23 @@ struct TestDatabase {
   std::unique_ptr<Pool> pool;
 };
 absl::StatusOr<TestDatabase> NewTestDatabase(int pool_size = 8, bool migrated = true);
+
+// A fixture on a fresh migrated database of its own (NewTestDatabase above):
+// conninfo_ and pool_ are set when the test body runs. A subclass that sets up
+// more calls ASSERT_NO_FATAL_FAILURE(DatabaseTest::SetUp()) first; one that
+// wants a smaller pool passes its size to the constructor.
+class DatabaseTest : public ::testing::Test {
+ protected:
+  explicit DatabaseTest(int pool_size = 8) : pool_size_(pool_size) {}
+
+  void SetUp() override;
+
+  std::string conninfo_;
+  std::unique_ptr<Pool> pool_;
+
+ private:
+  const int pool_size_;
+};
 
 }  // namespace quarry::pg
 
