@@ -6,7 +6,6 @@
 // enough documents that catching up takes many tailer batches.
 #include <signal.h>
 
-#include <filesystem>
 #include <random>
 
 #include "absl/strings/match.h"
@@ -15,9 +14,8 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "quarry/search/v1/shard_service.grpc.pb.h"
-#include "services/common/pg/pool.h"
-#include "services/common/pg/testing/postgres_env.h"
 #include "services/gateway/store.h"
+#include "services/vector_search/testing/collection_test.h"
 #include "tests/testing/service_process.h"
 
 namespace quarry {
@@ -30,29 +28,9 @@ constexpr int kDimension = 16;
 constexpr int kDocuments = 10000;
 constexpr int kRowsPerTransaction = 1000;
 
-class StartupTest : public ::testing::Test {
+class StartupTest : public vector_search::CollectionTest {
  protected:
-  void SetUp() override {
-    auto database = pg::NewTestDatabase();
-    ASSERT_TRUE(database.ok()) << database.status();
-    conninfo_ = database->conninfo;
-    pool_ = std::move(database->pool);
-    auto created = pool_->WithTransaction(
-        [](pqxx::work& txn) -> absl::StatusOr<gateway::store::CollectionRecord> {
-          gateway::store::CollectionRecord c;
-          c.tenant_id = gateway::store::EnsureTenant(txn, "t");
-          c.name = "docs";
-          c.dimension = kDimension;
-          c.metric = "cosine";
-          c.model = "test";
-          return gateway::store::InsertCollection(txn, c);
-        });
-    ASSERT_TRUE(created.ok()) << created.status();
-    collection_ = *created;
-    data_dir_ = absl::StrCat(std::getenv("TEST_TMPDIR"), "/startup-",
-                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(data_dir_);
-  }
+  StartupTest() : CollectionTest(kDimension, "startup") {}
 
   // Upserts doc-<from>..doc-<to-1>; returns the database's head (max seq).
   int64_t Upsert(int from, int to) {
@@ -115,11 +93,6 @@ class StartupTest : public ::testing::Test {
     ADD_FAILURE() << "never SERVING:\n" << replica.Log();
     return {};
   }
-
-  std::string conninfo_;
-  std::string data_dir_;
-  std::unique_ptr<pg::Pool> pool_;
-  gateway::store::CollectionRecord collection_;
 };
 
 TEST_F(StartupTest, ServingOnlyOnceCaughtUpWithTheHeadAsOfStartFromEmptyAndFromASnapshot) {

@@ -14,8 +14,8 @@
 #include "quarry/search/v1/shard_service.grpc.pb.h"
 #include "services/common/pg/pool.h"
 #include "services/common/pg/shard_hash.h"
-#include "services/common/pg/testing/postgres_env.h"
 #include "services/gateway/store.h"
+#include "services/vector_search/testing/collection_test.h"
 #include "tests/testing/service_process.h"
 
 namespace quarry {
@@ -28,27 +28,9 @@ using testing::ServiceProcess;
 
 constexpr int kDimension = 16;
 
-class VectorSearchBinaryTest : public ::testing::Test {
+class VectorSearchBinaryTest : public vector_search::CollectionTest {
  protected:
-  void SetUp() override {
-    auto database = pg::NewTestDatabase();
-    ASSERT_TRUE(database.ok()) << database.status();
-    conninfo_ = database->conninfo;
-    pool_ = std::move(database->pool);
-    auto created = pool_->WithTransaction([](pqxx::work& txn) -> absl::StatusOr<gateway::store::CollectionRecord> {
-      gateway::store::CollectionRecord c;
-      c.tenant_id = gateway::store::EnsureTenant(txn, "t");
-      c.name = "docs";
-      c.dimension = kDimension;
-      c.metric = "cosine";
-      c.model = "test";
-      return gateway::store::InsertCollection(txn, c);
-    });
-    ASSERT_TRUE(created.ok()) << created.status();
-    collection_ = *created;
-    data_dir_ = absl::StrCat(std::getenv("TEST_TMPDIR"), "/vs-", ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(data_dir_);
-  }
+  VectorSearchBinaryTest() : CollectionTest(kDimension, "vs") {}
 
   std::vector<float> Vector(int seed) {
     std::mt19937 random(seed);
@@ -144,11 +126,6 @@ class VectorSearchBinaryTest : public ::testing::Test {
     }
     return ids;
   }
-
-  std::string conninfo_;
-  std::string data_dir_;
-  std::unique_ptr<pg::Pool> pool_;
-  gateway::store::CollectionRecord collection_;
 };
 
 TEST_F(VectorSearchBinaryTest, EachShardHoldsExactlyItsDocumentsAndDeletesNeverResurface) {

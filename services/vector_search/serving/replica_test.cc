@@ -13,8 +13,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
-#include "services/common/pg/testing/postgres_env.h"
 #include "services/gateway/store.h"
+#include "services/vector_search/testing/collection_test.h"
 
 namespace quarry::vector_search {
 namespace {
@@ -22,28 +22,13 @@ namespace {
 constexpr int kDimension = 8;
 constexpr int kDocuments = 300;
 
-class ReplicaTest : public ::testing::Test {
+class ReplicaTest : public CollectionTest {
  protected:
+  ReplicaTest() : CollectionTest(kDimension, "replica") {}
+
   void SetUp() override {
-    auto database = pg::NewTestDatabase();
-    ASSERT_TRUE(database.ok()) << database.status();
-    conninfo_ = database->conninfo;
-    pool_ = std::move(database->pool);
-    auto created = pool_->WithTransaction(
-        [](pqxx::work& txn) -> absl::StatusOr<gateway::store::CollectionRecord> {
-          gateway::store::CollectionRecord c;
-          c.tenant_id = gateway::store::EnsureTenant(txn, "t");
-          c.name = "docs";
-          c.dimension = kDimension;
-          c.metric = "cosine";
-          c.model = "test";
-          return gateway::store::InsertCollection(txn, c);
-        });
-    ASSERT_TRUE(created.ok()) << created.status();
-    collection_ = *created;
-    options_.data_dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/replica-",
-                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(options_.data_dir);
+    ASSERT_NO_FATAL_FAILURE(CollectionTest::SetUp());
+    options_.data_dir = data_dir_;
     // Long enough that only Drain writes snapshots here.
     options_.snapshot_interval = absl::Hours(1);
   }
@@ -89,9 +74,6 @@ class ReplicaTest : public ::testing::Test {
 
   std::string manifest() const { return options_.snapshot_dir() + "/MANIFEST"; }
 
-  std::string conninfo_;
-  std::unique_ptr<pg::Pool> pool_;
-  gateway::store::CollectionRecord collection_;
   ReplicaOptions options_;
   std::ostringstream log_;
   telemetry::Logger logger_{"vector-search", &log_};
