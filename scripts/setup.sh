@@ -54,6 +54,30 @@ if ! command -v kubectl >/dev/null 2>&1; then
   PACKAGES+=(kubernetes-client)
 fi
 
+# node and npm run the Node.js client and worker runtime (clients/node) in
+# //tests/e2e:node_worker_test. Debian's npm conflicts with a nodejs from
+# another source (which bundles its own npm), so both are only added when missing.
+if ! command -v node >/dev/null 2>&1; then
+  PACKAGES+=(nodejs)
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(npm)
+fi
+
+# clients/node's npm dependencies, exactly as its lock file pins them. npm
+# writes node_modules/.package-lock.json last, so an install that was cut
+# short is redone; an up-to-date one touches nothing and no network.
+node_deps() {
+  local dir clients_node
+  dir="$(cd "$(dirname "$0")/.." && pwd)"
+  clients_node="$dir/clients/node"
+  if [ ! -f "$clients_node/node_modules/.package-lock.json" ] ||
+     [ "$clients_node/package-lock.json" -nt "$clients_node/node_modules/.package-lock.json" ]; then
+    echo "setup: npm ci in clients/node"
+    (cd "$clients_node" && npm ci --no-audit --no-fund --prefer-offline --loglevel=error)
+  fi
+}
+
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
@@ -63,6 +87,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#PACKAGES[@]} packages present"
+  node_deps
   exit 0
 fi
 
@@ -86,4 +111,5 @@ done
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The Debian postgresql package starts a cluster of its own; Quarry never uses
 # it (tests and the local bring-up run private clusters), so leave it alone.
+node_deps
 echo "setup: done"
