@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/pg/time_column.h"
 #include "services/common/sql/text_array.h"
 
 namespace quarry::jobqueue::pgjobs {
@@ -20,10 +21,7 @@ constexpr char kColumns[] = R"(
   (extract(epoch from started_at) * 1000000)::bigint,
   (extract(epoch from finished_at) * 1000000)::bigint, cost)";
 
-std::optional<absl::Time> OptionalTime(const pqxx::field& field) {
-  if (field.is_null()) return std::nullopt;
-  return absl::FromUnixMicros(field.as<int64_t>());
-}
+using ::quarry::pg::OptionalTime;
 
 Job RowToJob(const pqxx::row& row) {
   Job job;

@@ -1,6 +1,7 @@
 #include "services/common/jobqueue/pg_schedule_store.h"
 
 #include "absl/strings/str_cat.h"
+#include "services/common/pg/time_column.h"
 
 namespace quarry::jobqueue {
 namespace {
@@ -18,10 +19,7 @@ constexpr char kColumns[] = R"(
   coalesce(s.last_error, ''), (extract(epoch from s.created_at) * 1000000)::bigint)";
 constexpr int kColumnCount = 18;
 
-std::optional<absl::Time> OptionalTime(const pqxx::field& field) {
-  if (field.is_null()) return std::nullopt;
-  return absl::FromUnixMicros(field.as<int64_t>());
-}
+using ::quarry::pg::OptionalTime;
 
 // NULL for nullopt and for the never of Schedule::NextTick (timestamptz has
 // no room for it).
