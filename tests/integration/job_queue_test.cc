@@ -21,13 +21,10 @@ using jobqueue::JobSpec;
 using jobqueue::JobState;
 using jobqueue::PgJobQueue;
 
-class JobQueueTest : public ::testing::Test {
+class JobQueueTest : public pg::DatabaseTest {
  protected:
   void SetUp() override {
-    auto database = pg::NewTestDatabase();
-    ASSERT_TRUE(database.ok()) << database.status();
-    conninfo_ = database->conninfo;
-    pool_ = std::move(database->pool);
+    ASSERT_NO_FATAL_FAILURE(DatabaseTest::SetUp());
     queue_ = std::make_unique<PgJobQueue>(*pool_, conninfo_);
   }
 
@@ -37,8 +34,6 @@ class JobQueueTest : public ::testing::Test {
     return spec;
   }
 
-  std::string conninfo_;
-  std::unique_ptr<pg::Pool> pool_;
   std::unique_ptr<PgJobQueue> queue_;
 };
 

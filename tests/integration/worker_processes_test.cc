@@ -18,13 +18,10 @@ namespace {
 using ::quarry::testing::RunfilePath;
 using ::quarry::testing::Subprocess;
 
-class WorkerProcessesTest : public ::testing::Test {
+class WorkerProcessesTest : public pg::DatabaseTest {
  protected:
   void SetUp() override {
-    auto database = pg::NewTestDatabase();
-    ASSERT_TRUE(database.ok()) << database.status();
-    conninfo_ = database->conninfo;
-    pool_ = std::move(database->pool);
+    ASSERT_NO_FATAL_FAILURE(DatabaseTest::SetUp());
     ASSERT_TRUE(pool_
                     ->Execute("CREATE TABLE test_executions (job_id bigint, worker text);"
                               "CREATE TABLE test_effects (job_id bigint PRIMARY KEY)")
@@ -50,8 +47,6 @@ class WorkerProcessesTest : public ::testing::Test {
     return r.ok() ? (*r)[0][0].as<int64_t>() : -1;
   }
 
-  std::string conninfo_;
-  std::unique_ptr<pg::Pool> pool_;
   std::unique_ptr<jobqueue::PgJobQueue> queue_;
 };
 
