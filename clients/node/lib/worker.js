@@ -112,6 +112,7 @@ class Worker {
     this._running = new Map(); // job id -> {job, done: Promise}
     this._stop = new AbortController();
     this._wake = null; // resolves the claim loop's wait for a free slot
+    this._draining = null; // stop()'s hand-over of the running jobs
     this.completed = 0;
   }
 
@@ -121,9 +122,15 @@ class Worker {
     return this;
   }
 
-  /** Stops claiming; run() resolves once running jobs finished or were handed back. */
+  /**
+   * Stops claiming; run() resolves once running jobs finished or were handed
+   * back. The grace starts now, not when the claim in flight returns, so a
+   * SIGTERM's deadline is the grace plus at most one long poll.
+   */
   stop() {
+    if (this._stop.signal.aborted) return;
     this._stop.abort();
+    this._draining = this._drain();
     this._wake?.();
   }
 
@@ -170,7 +177,7 @@ class Worker {
           else this._start(job);
         }
       }
-      await this._drain();
+      await this._draining;
     } finally {
       if (handleSignals) for (const s of ['SIGTERM', 'SIGINT']) process.off(s, onSignal);
       this._rpc.close();
