@@ -63,9 +63,9 @@ class SchedulerTest : public ::testing::Test {
     return r.ok() ? (*r)[0][0].as<int64_t>() : -1;
   }
 
-  StoredSchedule Reload(int64_t id) {
+  StoredSchedule Reload(const StoredSchedule& schedule) {
     auto s = pool_->WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<StoredSchedule> {
-      auto got = pgschedules::Get(txn, std::nullopt, id);
+      auto got = pgschedules::Get(txn, std::nullopt, schedule.spec.name);
       if (!got) return absl::NotFoundError("gone");
       return *got;
     });
@@ -109,8 +109,13 @@ TEST_F(SchedulerTest, StoreCreatesListsAndDeletes) {
     return static_cast<int>(pgschedules::List(txn, std::nullopt).size());
   });
   EXPECT_EQ(listed.value_or(-1), 3);  // with the seed
+  auto after_a = pool_->WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<std::string> {
+    auto page = pgschedules::List(txn, std::nullopt, "a", 1);
+    return page.size() == 1 ? page[0].spec.name : "";
+  });
+  EXPECT_EQ(after_a.value_or(""), "b");
   auto deleted = pool_->WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<bool> {
-    return pgschedules::Delete(txn, std::nullopt, a.id);
+    return pgschedules::Delete(txn, std::nullopt, a.spec.name);
   });
   EXPECT_TRUE(deleted.value_or(false));
   EXPECT_EQ(jobqueue::ScheduleTickKey(7, absl::FromUnixSeconds(1700000000)),
@@ -155,7 +160,7 @@ TEST_F(SchedulerTest, SkipPolicyWaitsForTheUnfinishedJob) {
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->fired, 0);
   EXPECT_EQ(second->skipped, 1);
-  EXPECT_EQ(Reload(s.id).skipped_ticks, 1);
+  EXPECT_EQ(Reload(s).skipped_ticks, 1);
   ASSERT_TRUE(pool_->Execute("UPDATE jobs SET state = 'succeeded', finished_at = now()").ok());
   SetNow(kStart + absl::Minutes(3));
   EXPECT_EQ(scheduler.RunOnce()->fired, 1);
@@ -171,7 +176,7 @@ TEST_F(SchedulerTest, NoBurstAfterDowntime) {
   ASSERT_TRUE(pass.ok()) << pass.status();
   EXPECT_EQ(pass->fired, 1);
   EXPECT_EQ(Count("SELECT count(*) FROM jobs"), 1);
-  StoredSchedule after = Reload(s.id);
+  StoredSchedule after = Reload(s);
   ASSERT_TRUE(after.next_run_at.has_value());
   EXPECT_GT(*after.next_run_at, later);
   EXPECT_LE(*after.next_run_at, later + absl::Minutes(1));

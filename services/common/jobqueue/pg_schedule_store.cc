@@ -54,48 +54,13 @@ StoredSchedule RowToSchedule(const pqxx::row& row) {
 // A NULL tenant means system schedules only, as in pgjobs.
 constexpr char kTenant[] = "s.tenant_id IS NOT DISTINCT FROM $1";
 
-absl::Status Validate(const ScheduleSpec& spec) {
-  if (spec.name.empty()) return absl::InvalidArgumentError("schedule name: required");
-  if (spec.kind.empty()) return absl::InvalidArgumentError("schedule kind: required");
-  if (spec.max_attempts < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("schedule max_attempts: must be at least 1, got ", spec.max_attempts));
-  }
-  if (spec.cron.empty() == (spec.interval == absl::ZeroDuration())) {
-    return absl::InvalidArgumentError("schedule: exactly one of cron and interval is required");
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
-
-absl::StatusOr<Schedule> StoredSchedule::Timing() const {
-  if (!spec.cron.empty()) return ParseCron(spec.cron);
-  return FixedInterval(spec.interval);
-}
-
-std::string ScheduleTickKey(int64_t schedule_id, absl::Time tick) {
-  return absl::StrCat("schedule:", schedule_id, ":", absl::ToUnixSeconds(tick));
-}
-
-JobSpec TickJobSpec(const StoredSchedule& schedule, absl::Time tick) {
-  JobSpec job;
-  job.tenant_id = schedule.spec.tenant_id;
-  job.kind = schedule.spec.kind;
-  job.payload_json = schedule.spec.payload_json;
-  job.priority = schedule.spec.priority;
-  // Not before its tick, even from a scheduler whose clock runs ahead.
-  job.run_at = tick;
-  job.max_attempts = schedule.spec.max_attempts;
-  job.idempotency_key = ScheduleTickKey(schedule.id, tick);
-  return job;
-}
 
 namespace pgschedules {
 
 absl::StatusOr<StoredSchedule> Create(pqxx::work& txn, const ScheduleSpec& spec,
                                       absl::Time now) {
-  if (absl::Status valid = Validate(spec); !valid.ok()) return valid;
+  if (absl::Status valid = ValidateScheduleSpec("schedule", spec); !valid.ok()) return valid;
   StoredSchedule draft;
   draft.spec = spec;
   absl::StatusOr<Schedule> timing = draft.Timing();
@@ -121,30 +86,35 @@ absl::StatusOr<StoredSchedule> Create(pqxx::work& txn, const ScheduleSpec& spec,
   return RowToSchedule(r[0]);
 }
 
-std::optional<StoredSchedule> Get(pqxx::work& txn, std::optional<int64_t> tenant_id, int64_t id) {
+std::optional<StoredSchedule> Get(pqxx::work& txn, std::optional<int64_t> tenant_id,
+                                  const std::string& name) {
   pqxx::result r = txn.exec_params(
-      absl::StrCat("SELECT ", kColumns, " FROM job_schedules s WHERE ", kTenant, " AND s.id = $2"),
-      tenant_id, id);
+      absl::StrCat("SELECT ", kColumns, " FROM job_schedules s WHERE ", kTenant,
+                   " AND s.name = $2"),
+      tenant_id, name);
   if (r.empty()) return std::nullopt;
   return RowToSchedule(r[0]);
 }
 
-std::vector<StoredSchedule> List(pqxx::work& txn, std::optional<int64_t> tenant_id) {
+std::vector<StoredSchedule> List(pqxx::work& txn, std::optional<int64_t> tenant_id,
+                                 const std::string& after_name, int limit) {
+  // NULL lifts the limit.
+  const std::optional<int> bound = limit > 0 ? std::optional<int>(limit) : std::nullopt;
   pqxx::result r = txn.exec_params(
       absl::StrCat("SELECT ", kColumns, " FROM job_schedules s WHERE ", kTenant,
-                   " ORDER BY s.name"),
-      tenant_id);
+                   " AND s.name > $2 ORDER BY s.name LIMIT $3"),
+      tenant_id, after_name, bound);
   std::vector<StoredSchedule> out;
   out.reserve(r.size());
   for (const auto& row : r) out.push_back(RowToSchedule(row));
   return out;
 }
 
-bool Delete(pqxx::work& txn, std::optional<int64_t> tenant_id, int64_t id) {
+bool Delete(pqxx::work& txn, std::optional<int64_t> tenant_id, const std::string& name) {
   return txn
              .exec_params(absl::StrCat("DELETE FROM job_schedules s WHERE ", kTenant,
-                                       " AND s.id = $2"),
-                          tenant_id, id)
+                                       " AND s.name = $2"),
+                          tenant_id, name)
              .affected_rows() == 1;
 }
 

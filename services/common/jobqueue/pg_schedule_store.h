@@ -10,51 +10,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "services/common/jobqueue/job.h"
-#include "services/common/jobqueue/schedule.h"
+#include "services/common/jobqueue/schedule_spec.h"
 
 namespace quarry::jobqueue {
-
-// What to do with a tick while the schedule's previous job is unfinished.
-enum class OverlapPolicy { kSkip, kQueue };
-
-// A periodic job as a client defines it. Exactly one of `cron` and
-// `interval` is set (both UTC; see schedule.h).
-struct ScheduleSpec {
-  std::optional<int64_t> tenant_id;  // nullopt: a system schedule
-  std::string name;                  // unique per tenant
-  std::string kind;
-  std::string payload_json = "{}";  // a JSON object
-  std::string cron;                 // empty: use `interval`
-  absl::Duration interval = absl::ZeroDuration();
-  OverlapPolicy overlap = OverlapPolicy::kSkip;
-  bool catch_up = false;
-  int priority = 0;
-  int max_attempts = 5;
-};
-
-// A schedule as stored in job_schedules.
-struct StoredSchedule {
-  int64_t id = 0;
-  ScheduleSpec spec;
-  bool enabled = true;
-  std::optional<absl::Time> next_run_at;  // nullopt: not computed yet
-  std::optional<absl::Time> last_tick_at;
-  std::optional<int64_t> last_job_id;
-  int64_t skipped_ticks = 0;
-  std::string last_error;
-  absl::Time created_at;
-
-  // The parsed cron or interval; INVALID_ARGUMENT for a row SQL wrote badly.
-  absl::StatusOr<Schedule> Timing() const;
-};
-
-// The idempotency key of the job of `schedule_id`'s tick at `tick`:
-// "schedule:<id>:<tick unix seconds>". One tick, one key, one job.
-std::string ScheduleTickKey(int64_t schedule_id, absl::Time tick);
-
-// The job one tick of `schedule` enqueues.
-JobSpec TickJobSpec(const StoredSchedule& schedule, absl::Time tick);
 
 // The SQL of job_schedules (migration 0005). Like pgjobs, every function runs
 // in a transaction it is given and may throw libpqxx exceptions (pg::Pool
@@ -65,11 +23,15 @@ namespace pgschedules {
 // next_run_at the first tick after `now`.
 absl::StatusOr<StoredSchedule> Create(pqxx::work& txn, const ScheduleSpec& spec, absl::Time now);
 
-// Scoped to a tenant like pgjobs (nullopt: system schedules only); by id.
-std::optional<StoredSchedule> Get(pqxx::work& txn, std::optional<int64_t> tenant_id, int64_t id);
-std::vector<StoredSchedule> List(pqxx::work& txn, std::optional<int64_t> tenant_id);
+// Scoped to a tenant like pgjobs (nullopt: system schedules only); by name,
+// which is unique per tenant.
+std::optional<StoredSchedule> Get(pqxx::work& txn, std::optional<int64_t> tenant_id,
+                                  const std::string& name);
+// By name, those after `after_name`; at most `limit` (0: all).
+std::vector<StoredSchedule> List(pqxx::work& txn, std::optional<int64_t> tenant_id,
+                                 const std::string& after_name = "", int limit = 0);
 // True if it existed. Jobs already enqueued by it are left alone.
-bool Delete(pqxx::work& txn, std::optional<int64_t> tenant_id, int64_t id);
+bool Delete(pqxx::work& txn, std::optional<int64_t> tenant_id, const std::string& name);
 
 // The scheduler's side. A due schedule, locked for this transaction, with
 // the state of its latest job (nullopt: none, or purged).
