@@ -16,6 +16,7 @@
 #include "quarry/gateway/v1/document_service.pb.h"
 #include "quarry/gateway/v1/job_kind_service.pb.h"
 #include "quarry/gateway/v1/job_service.pb.h"
+#include "quarry/gateway/v1/schedule_service.pb.h"
 #include "quarry/gateway/v1/search_service.pb.h"
 #include "quarry/gateway/v1/stats_service.pb.h"
 #include "quarry/gateway/v1/worker_service.pb.h"
@@ -102,6 +103,7 @@ std::vector<std::string> DumpPublicApi() {
       quarry::gateway::v1::Job::descriptor()->file(),
       quarry::gateway::v1::JobKind::descriptor()->file(),
       quarry::gateway::v1::JobLease::descriptor()->file(),
+      quarry::gateway::v1::Schedule::descriptor()->file(),
       quarry::gateway::v1::SearchRequest::descriptor()->file(),
       quarry::gateway::v1::JobKindStats::descriptor()->file(),
   };

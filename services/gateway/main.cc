@@ -14,6 +14,7 @@
 #include "services/gateway/api/document_service.h"
 #include "services/gateway/api/job_kind_service.h"
 #include "services/gateway/api/job_service.h"
+#include "services/gateway/api/schedule_service.h"
 #include "services/gateway/api/worker_service.h"
 #include "services/gateway/api/search_service.h"
 #include "services/gateway/api/stats_service.h"
@@ -21,6 +22,7 @@
 #include "services/gateway/core/catalog.h"
 #include "services/gateway/core/ingest.h"
 #include "services/gateway/core/jobs.h"
+#include "services/gateway/core/schedules.h"
 #include "services/gateway/core/search.h"
 #include "services/gateway/job_watch_hub.h"
 #include "services/gateway/limits.h"
@@ -115,6 +117,7 @@ int main(int argc, char** argv) {
   gw::PgKeyStore key_store(*pool);
   gw::PgJobKindStore kind_store(*pool);
   gw::PgWorkerStore worker_store(*pool, jobs);
+  gw::PgScheduleStore schedule_store(*pool);
   gw::CollectionCache collection_cache(absl::Seconds(1));
   // A deleted collection's documents are purged this long after the delete,
   // once every replica has certainly dropped them.
@@ -123,6 +126,7 @@ int main(int argc, char** argv) {
   gw::Jobs job_logic(job_store, watch_hub);
   gw::JobKinds kind_logic(kind_store);
   gw::Workers worker_logic(kind_store, worker_store);
+  gw::Schedules schedule_logic(schedule_store, kind_store);
   gw::Searcher searcher(collection_store, document_store, embedder, **shards, collection_cache,
                         query_cache);
   // Deadline of calls whose client sends none.
@@ -133,13 +137,14 @@ int main(int argc, char** argv) {
   gw::JobServiceImpl job_service(admit, job_logic);
   gw::JobKindServiceImpl job_kind_service(admit, kind_logic);
   gw::WorkerServiceImpl worker_service(admit, worker_logic);
+  gw::ScheduleServiceImpl schedule_service(admit, schedule_logic);
   gw::StatsServiceImpl stats(admit, catalog, job_logic);
   gw::AdminServiceImpl admin(admit, key_store);
   quarry::server::Server::InterceptorFactories first;
   first.push_back(quarry::gateway::NewParseErrorInterceptorFactory());
   auto server = (*runtime)->StartServer(
-      {&collections, &documents, &search, &job_service, &job_kind_service, &worker_service, &stats,
-       &admin},
+      {&collections, &documents, &search, &job_service, &job_kind_service, &worker_service,
+       &schedule_service, &stats, &admin},
       std::move(first));
   if (!server.ok()) ExitOnStartupError("gRPC server", server.status());
   (*server)->SetServing(true);

@@ -177,4 +177,49 @@ absl::StatusOr<jobqueue::JobKind> FromProto(const v1::JobKind& in, const std::st
   return kind;
 }
 
+void ToProto(const jobqueue::StoredSchedule& schedule, v1::Schedule* out) {
+  const jobqueue::ScheduleSpec& spec = schedule.spec;
+  out->set_name(spec.name);
+  out->set_kind(spec.kind);
+  out->set_payload_json(spec.payload_json);
+  out->set_cron(spec.cron);
+  if (spec.cron.empty()) SetDuration(spec.interval, out->mutable_interval());
+  out->set_overlap(spec.overlap == jobqueue::OverlapPolicy::kQueue ? v1::OVERLAP_POLICY_QUEUE
+                                                                   : v1::OVERLAP_POLICY_SKIP);
+  out->set_catch_up(spec.catch_up);
+  out->set_priority(spec.priority);
+  out->set_max_attempts(spec.max_attempts);
+  if (schedule.next_run_at.has_value()) SetTime(*schedule.next_run_at, out->mutable_next_run_time());
+  if (schedule.last_tick_at.has_value()) {
+    SetTime(*schedule.last_tick_at, out->mutable_last_tick_time());
+  }
+  if (schedule.last_job_id.has_value()) out->set_last_job_id(absl::StrCat(*schedule.last_job_id));
+  out->set_skipped_ticks(schedule.skipped_ticks);
+  out->set_last_error(schedule.last_error);
+  SetTime(schedule.created_at, out->mutable_create_time());
+}
+
+absl::StatusOr<jobqueue::ScheduleSpec> FromProto(const v1::Schedule& in, const std::string& field) {
+  jobqueue::ScheduleSpec spec;
+  spec.name = in.name();
+  spec.kind = in.kind();
+  spec.payload_json = in.payload_json();
+  spec.cron = in.cron();
+  QUARRY_ASSIGN_OR_RETURN(spec.interval, DurationOr(in.has_interval(), in.interval(),
+                                                    absl::ZeroDuration(), field + ".interval"));
+  switch (in.overlap()) {
+    case v1::OVERLAP_POLICY_UNSPECIFIED:
+    case v1::OVERLAP_POLICY_SKIP: spec.overlap = jobqueue::OverlapPolicy::kSkip; break;
+    case v1::OVERLAP_POLICY_QUEUE: spec.overlap = jobqueue::OverlapPolicy::kQueue; break;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".overlap: unknown policy ", in.overlap()));
+  }
+  spec.catch_up = in.catch_up();
+  spec.priority = in.priority();
+  // 0 asks for the kind's default, which the core fills in.
+  spec.max_attempts = in.max_attempts();
+  return spec;
+}
+
 }  // namespace quarry::gateway

@@ -13,8 +13,10 @@
 #include "quarry/gateway/v1/collection_service.pb.h"
 #include "quarry/gateway/v1/job_kind_service.pb.h"
 #include "quarry/gateway/v1/job_service.pb.h"
+#include "quarry/gateway/v1/schedule_service.pb.h"
 #include "services/common/jobqueue/job.h"
 #include "services/common/jobqueue/job_kind.h"
+#include "services/common/jobqueue/schedule_spec.h"
 #include "services/gateway/auth.h"
 #include "services/gateway/store.h"
 
@@ -47,6 +49,12 @@ void ToProto(const jobqueue::JobKind& kind, quarry::gateway::v1::JobKind* out);
 // INVALID_ARGUMENT naming `field` for a malformed duration.
 absl::StatusOr<jobqueue::JobKind> FromProto(const quarry::gateway::v1::JobKind& kind,
                                             const std::string& field);
+void ToProto(const jobqueue::StoredSchedule& schedule, quarry::gateway::v1::Schedule* out);
+// The schedule a client describes; the rules are checked by the core
+// (ValidateScheduleSpec). INVALID_ARGUMENT naming `field` for a malformed
+// interval or an overlap policy the API does not define.
+absl::StatusOr<jobqueue::ScheduleSpec> FromProto(const quarry::gateway::v1::Schedule& schedule,
+                                                 const std::string& field);
 // `limit`: the one in force (Gatekeeper::LimitInForce), not what is stored,
 // which is nothing for a key on the defaults.
 void ToProto(const store::KeyRecord& key, const RateLimit& limit,

@@ -1,5 +1,6 @@
 // The gateway's domain logic against in-memory stores and shards
 // (testing/fakes.h): what a handler does between admission and the reply.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "services/gateway/core/ingest.h"
 #include "services/gateway/core/job_kinds.h"
 #include "services/gateway/core/jobs.h"
+#include "services/gateway/core/schedules.h"
 #include "services/gateway/core/search.h"
 #include "services/gateway/limits.h"
 #include "services/gateway/testing/fakes.h"
@@ -287,6 +289,85 @@ TEST_F(CoreTest, KindRegistrationChecksItsFieldsAndPagesOwnAndSystemKinds) {
   }
   EXPECT_EQ(names, (std::vector<std::string>{"a.first", "index_documents", "purge_deleted",
                                              "refresh_stats", "reindex_collection"}));
+}
+
+TEST_F(CoreTest, ScheduleTakesTheKindsDefaultsAndRefusesBadFieldsAndSystemKinds) {
+  testing::FakeScheduleStore store;
+  Schedules schedules(store, kinds_);
+  jobqueue::JobKind kind;
+  kind.name = "digest";
+  kind.priority = 9;
+  kind.max_attempts = 2;
+  ASSERT_TRUE(kinds_.Create(kTenant, kind).ok());
+
+  jobqueue::ScheduleSpec spec;
+  spec.name = "nightly";
+  spec.kind = "digest";
+  spec.cron = "30 2 * * *";
+  spec.max_attempts = 0;  // the kind's
+  auto created = schedules.Create(kTenant, spec);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->spec.tenant_id, kTenant);
+  EXPECT_EQ(created->spec.priority, 9);
+  EXPECT_EQ(created->spec.max_attempts, 2);
+  EXPECT_EQ(created->spec.payload_json, "{}");
+  ASSERT_TRUE(created->next_run_at.has_value());
+  EXPECT_GT(*created->next_run_at, absl::Now());
+  EXPECT_EQ(schedules.Create(kTenant, spec).status().code(), absl::StatusCode::kAlreadyExists);
+  // Another tenant neither sees it nor can delete it.
+  EXPECT_EQ(schedules.Get(kTenant + 1, "nightly").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(schedules.Delete(kTenant + 1, "nightly").code(), absl::StatusCode::kNotFound);
+
+  struct Case {
+    std::function<void(jobqueue::ScheduleSpec&)> change;
+    absl::StatusCode code;
+    std::string message_start;
+  };
+  const std::vector<Case> cases = {
+      {[](auto& s) { s.name = "Nightly"; }, absl::StatusCode::kInvalidArgument, "schedule.name: "},
+      {[](auto& s) { s.kind = "missing"; }, absl::StatusCode::kNotFound, "job kind \"missing\""},
+      {[](auto& s) { s.kind = "refresh_stats"; }, absl::StatusCode::kInvalidArgument,
+       "schedule.kind: \"refresh_stats\" is one of Quarry's own kinds"},
+      {[](auto& s) { s.cron = "61 * * * *"; }, absl::StatusCode::kInvalidArgument,
+       "schedule.cron: minute field \"61\""},
+      {[](auto& s) { s.interval = absl::Minutes(1); }, absl::StatusCode::kInvalidArgument,
+       "schedule.cron: exactly one of cron and interval"},
+      {[](auto& s) { s.cron.clear(); }, absl::StatusCode::kInvalidArgument,
+       "schedule.cron: exactly one of cron and interval"},
+      {[](auto& s) { s.cron.clear(); s.interval = absl::Milliseconds(1500); },
+       absl::StatusCode::kInvalidArgument, "schedule.interval: must be a whole number of seconds"},
+      {[](auto& s) { s.payload_json = "[1]"; }, absl::StatusCode::kInvalidArgument,
+       "schedule.payload_json: "},
+      {[](auto& s) { s.max_attempts = 101; }, absl::StatusCode::kInvalidArgument,
+       "schedule.max_attempts: must be in [1, 100]"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    jobqueue::ScheduleSpec bad = spec;
+    bad.name = "bad" + std::to_string(i);
+    cases[i].change(bad);
+    auto refused = schedules.Create(kTenant, bad);
+    EXPECT_EQ(refused.status().code(), cases[i].code) << i << ": " << refused.status();
+    EXPECT_THAT(std::string(refused.status().message()), ::testing::StartsWith(cases[i].message_start))
+        << i;
+  }
+
+  jobqueue::ScheduleSpec every = spec;
+  every.name = "often";
+  every.cron.clear();
+  every.interval = absl::Seconds(90);
+  ASSERT_TRUE(schedules.Create(kTenant, every).ok());
+  auto first = schedules.List(kTenant, "", 1);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->schedules.size(), 1u);
+  EXPECT_EQ(first->schedules[0].spec.name, "nightly");
+  ASSERT_TRUE(first->next_after.has_value());
+  auto second = schedules.List(kTenant, *first->next_after, 1);
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_EQ(second->schedules.size(), 1u);
+  EXPECT_EQ(second->schedules[0].spec.name, "often");
+  EXPECT_FALSE(second->next_after.has_value());
+  EXPECT_TRUE(schedules.Delete(kTenant, "often").ok());
+  EXPECT_EQ(schedules.Get(kTenant, "often").status().code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -8,4 +8,8 @@ absl::Status CollectionNotFound(const std::string& name) {
   return absl::NotFoundError(absl::StrCat("collection \"", name, "\" not found"));
 }
 
+absl::Status ScheduleNotFound(const std::string& name) {
+  return absl::NotFoundError(absl::StrCat("schedule \"", name, "\" not found"));
+}
+
 }  // namespace quarry::gateway

@@ -14,6 +14,7 @@
 #include "services/common/jobqueue/job.h"
 #include "services/common/jobqueue/job_kind.h"
 #include "services/common/jobqueue/pg_job_types.h"
+#include "services/common/jobqueue/schedule_spec.h"
 #include "services/gateway/merge.h"
 #include "services/gateway/records.h"
 
@@ -133,6 +134,24 @@ class JobKindStore {
                                                    const jobqueue::JobKind& kind) = 0;
   virtual absl::Status Delete(int64_t tenant_id, const std::string& name) = 0;
 };
+
+// A tenant's periodic jobs, by name (see jobqueue/pg_schedule_store.h).
+class ScheduleStore {
+ public:
+  virtual ~ScheduleStore() = default;
+  // ALREADY_EXISTS when the tenant has a schedule of that name; the first
+  // tick is the first one after the store's clock.
+  virtual absl::StatusOr<jobqueue::StoredSchedule> Create(const jobqueue::ScheduleSpec& spec) = 0;
+  virtual absl::StatusOr<jobqueue::StoredSchedule> Get(int64_t tenant_id,
+                                                      const std::string& name) = 0;
+  // By name, after `after_name`.
+  virtual absl::StatusOr<std::vector<jobqueue::StoredSchedule>> List(
+      int64_t tenant_id, const std::string& after_name, int limit) = 0;
+  virtual absl::Status Delete(int64_t tenant_id, const std::string& name) = 0;
+};
+
+// NOT_FOUND for the schedule `name`, in the one wording every store uses.
+absl::Status ScheduleNotFound(const std::string& name);
 
 // The worker side of the queue for a tenant's own workers. A held job is
 // the (id, lease owner, attempt) triple; every method but Claim and Held

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 
 #include "services/common/jobqueue/pg_job_kind_store.h"
+#include "services/common/jobqueue/pg_schedule_store.h"
 #include "services/common/status/macros.h"
 #include "services/gateway/store.h"
 
@@ -228,6 +229,44 @@ absl::StatusOr<jobqueue::JobKind> PgJobKindStore::Update(int64_t tenant_id,
 absl::Status PgJobKindStore::Delete(int64_t tenant_id, const std::string& name) {
   return pool_.WithTransaction(
       [&](pqxx::work& txn) { return jobqueue::pgkinds::Delete(txn, tenant_id, name); });
+}
+
+// ------------------------------------------------------------------ schedules
+
+absl::StatusOr<jobqueue::StoredSchedule> PgScheduleStore::Create(
+    const jobqueue::ScheduleSpec& spec) {
+  return pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<jobqueue::StoredSchedule> {
+    // The unique index decides a race; this names the schedule otherwise.
+    if (jobqueue::pgschedules::Get(txn, spec.tenant_id, spec.name).has_value()) {
+      return absl::AlreadyExistsError(absl::StrCat("schedule \"", spec.name, "\" already exists"));
+    }
+    return jobqueue::pgschedules::Create(txn, spec, absl::Now());
+  });
+}
+
+absl::StatusOr<jobqueue::StoredSchedule> PgScheduleStore::Get(int64_t tenant_id,
+                                                              const std::string& name) {
+  return pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<jobqueue::StoredSchedule> {
+    std::optional<jobqueue::StoredSchedule> found =
+        jobqueue::pgschedules::Get(txn, tenant_id, name);
+    if (!found.has_value()) return ScheduleNotFound(name);
+    return *std::move(found);
+  });
+}
+
+absl::StatusOr<std::vector<jobqueue::StoredSchedule>> PgScheduleStore::List(
+    int64_t tenant_id, const std::string& after_name, int limit) {
+  return pool_.WithTransaction(
+      [&](pqxx::work& txn) -> absl::StatusOr<std::vector<jobqueue::StoredSchedule>> {
+        return jobqueue::pgschedules::List(txn, tenant_id, after_name, limit);
+      });
+}
+
+absl::Status PgScheduleStore::Delete(int64_t tenant_id, const std::string& name) {
+  return pool_.WithTransaction([&](pqxx::work& txn) -> absl::Status {
+    if (!jobqueue::pgschedules::Delete(txn, tenant_id, name)) return ScheduleNotFound(name);
+    return absl::OkStatus();
+  });
 }
 
 // -------------------------------------------------------------------- workers

@@ -87,6 +87,21 @@ class PgJobKindStore final : public JobKindStore {
   pg::Pool& pool_;
 };
 
+class PgScheduleStore final : public ScheduleStore {
+ public:
+  explicit PgScheduleStore(pg::Pool& pool) : pool_(pool) {}
+  absl::StatusOr<jobqueue::StoredSchedule> Create(const jobqueue::ScheduleSpec& spec) override;
+  absl::StatusOr<jobqueue::StoredSchedule> Get(int64_t tenant_id,
+                                              const std::string& name) override;
+  absl::StatusOr<std::vector<jobqueue::StoredSchedule>> List(int64_t tenant_id,
+                                                             const std::string& after_name,
+                                                             int limit) override;
+  absl::Status Delete(int64_t tenant_id, const std::string& name) override;
+
+ private:
+  pg::Pool& pool_;
+};
+
 class PgWorkerStore final : public WorkerStore {
  public:
   PgWorkerStore(pg::Pool& pool, jobqueue::PgJobQueue& queue) : pool_(pool), queue_(queue) {}

@@ -5,6 +5,7 @@
 #include "absl/time/clock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "services/common/model/job_kinds.h"
+#include "services/common/status/macros.h"
 
 namespace quarry::gateway::testing {
 
@@ -154,6 +155,53 @@ absl::Status FakeJobKindStore::Delete(int64_t tenant_id, const std::string& name
   if (kinds_.erase({tenant_id, name}) == 0) {
     return absl::NotFoundError(absl::StrCat("job kind \"", name, "\" not found"));
   }
+  return absl::OkStatus();
+}
+
+// ------------------------------------------------------------------ schedules
+
+absl::StatusOr<jobqueue::StoredSchedule> FakeScheduleStore::Create(
+    const jobqueue::ScheduleSpec& spec) {
+  QUARRY_RETURN_IF_ERROR(jobqueue::ValidateScheduleSpec("schedule", spec));
+  absl::MutexLock lock(&mu_);
+  const std::pair<int64_t, std::string> key{spec.tenant_id.value_or(0), spec.name};
+  if (schedules_.count(key) > 0) {
+    return absl::AlreadyExistsError(absl::StrCat("schedule \"", spec.name, "\" already exists"));
+  }
+  jobqueue::StoredSchedule stored;
+  stored.id = next_id_++;
+  stored.spec = spec;
+  stored.created_at = absl::Now();
+  QUARRY_ASSIGN_OR_RETURN(jobqueue::Schedule timing, stored.Timing());
+  stored.next_run_at = timing.NextTick(stored.created_at);
+  schedules_[key] = stored;
+  return stored;
+}
+
+absl::StatusOr<jobqueue::StoredSchedule> FakeScheduleStore::Get(int64_t tenant_id,
+                                                                const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  auto it = schedules_.find({tenant_id, name});
+  if (it == schedules_.end()) return ScheduleNotFound(name);
+  return it->second;
+}
+
+absl::StatusOr<std::vector<jobqueue::StoredSchedule>> FakeScheduleStore::List(
+    int64_t tenant_id, const std::string& after_name, int limit) {
+  absl::MutexLock lock(&mu_);
+  std::vector<jobqueue::StoredSchedule> out;
+  for (auto it = schedules_.upper_bound({tenant_id, after_name});
+       it != schedules_.end() && it->first.first == tenant_id &&
+       static_cast<int>(out.size()) < limit;
+       ++it) {
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+absl::Status FakeScheduleStore::Delete(int64_t tenant_id, const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  if (schedules_.erase({tenant_id, name}) == 0) return ScheduleNotFound(name);
   return absl::OkStatus();
 }
 

@@ -58,6 +58,25 @@ class FakeJobKindStore final : public JobKindStore {
   std::map<std::pair<int64_t, std::string>, jobqueue::JobKind> kinds_ ABSL_GUARDED_BY(mu_);
 };
 
+// Ticks nothing (the scheduler is the worker's): next_run_at is the first
+// tick after the real clock, as PgScheduleStore computes it.
+class FakeScheduleStore final : public ScheduleStore {
+ public:
+  absl::StatusOr<jobqueue::StoredSchedule> Create(const jobqueue::ScheduleSpec& spec) override;
+  absl::StatusOr<jobqueue::StoredSchedule> Get(int64_t tenant_id,
+                                              const std::string& name) override;
+  absl::StatusOr<std::vector<jobqueue::StoredSchedule>> List(int64_t tenant_id,
+                                                             const std::string& after_name,
+                                                             int limit) override;
+  absl::Status Delete(int64_t tenant_id, const std::string& name) override;
+
+ private:
+  absl::Mutex mu_;
+  int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<std::pair<int64_t, std::string>, jobqueue::StoredSchedule> schedules_
+      ABSL_GUARDED_BY(mu_);
+};
+
 class FakeJobStore final : public JobStore {
  public:
   FakeJobStore(CollectionStore& collections, JobKindStore& kinds)
