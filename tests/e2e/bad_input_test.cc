@@ -21,6 +21,7 @@
 #include "quarry/gateway/v1/document_service.grpc.pb.h"
 #include "quarry/gateway/v1/job_kind_service.grpc.pb.h"
 #include "quarry/gateway/v1/job_service.grpc.pb.h"
+#include "quarry/gateway/v1/schedule_service.grpc.pb.h"
 #include "quarry/gateway/v1/search_service.grpc.pb.h"
 #include "quarry/gateway/v1/stats_service.grpc.pb.h"
 #include "quarry/gateway/v1/worker_service.grpc.pb.h"
@@ -71,6 +72,7 @@ TEST_F(BadInputTest, EveryMalformedRequestGetsItsExactCodeAndNamesTheField) {
   auto jobs = JobService::NewStub(Channel());
   auto kinds = JobKindService::NewStub(Channel());
   auto workers = WorkerService::NewStub(Channel());
+  auto schedules = ScheduleService::NewStub(Channel());
   auto stats = StatsService::NewStub(Channel());
   auto admin = AdminService::NewStub(Channel());
 
@@ -788,6 +790,93 @@ TEST_F(BadInputTest, EveryMalformedRequestGetsItsExactCodeAndNamesTheField) {
   }
   add("DeleteJobKind with a queued job", "budgeted", grpc::FAILED_PRECONDITION,
       [&] { return delete_kind("budgeted"); }, Message::kNamesField);
+  // ---------------------------------------------------------- ScheduleService
+  auto create_schedule = [&](std::function<void(Schedule&)> edit) {
+    CreateScheduleRequest r;
+    r.mutable_schedule()->set_name("rules.schedule");
+    r.mutable_schedule()->set_kind("budgeted");
+    r.mutable_schedule()->set_cron("*/5 * * * *");
+    edit(*r.mutable_schedule());
+    CreateScheduleResponse out;
+    return schedules->CreateSchedule(Context(k).get(), r, &out);
+  };
+  for (std::string name : {std::string(), std::string("Upper"), std::string(65, 's'),
+                           std::string("\xff"), with_nul}) {
+    add("CreateSchedule name " + name.substr(0, 16), "schedule.name", kInvalid,
+        [&, name] { return create_schedule([&](auto& s) { s.set_name(name); }); });
+  }
+  const std::vector<std::pair<std::string, std::function<void(Schedule&)>>> bad_schedules = {
+      {"schedule.kind", [](auto& s) { s.set_kind("Not A Kind"); }},
+      {"schedule.kind", [](auto& s) { s.set_kind("refresh_stats"); }},
+      {"schedule.cron", [](auto& s) { s.set_cron("61 * * * *"); }},
+      {"schedule.cron", [](auto& s) { s.set_cron("* * *"); }},
+      {"schedule.cron", [](auto& s) { s.set_cron("0 0 30 2 *"); }},
+      {"schedule.cron", [](auto& s) { s.set_cron("*/0 * * * *"); }},
+      {"schedule.cron", [](auto& s) { s.clear_cron(); }},
+      {"schedule.cron", [](auto& s) { s.mutable_interval()->set_seconds(60); }},
+      {"schedule.interval",
+       [](auto& s) {
+         s.clear_cron();
+         s.mutable_interval()->set_seconds(366 * 86400 + 1);
+       }},
+      {"schedule.interval",
+       [](auto& s) {
+         s.clear_cron();
+         s.mutable_interval()->set_nanos(500000000);
+       }},
+      {"schedule.interval",
+       [](auto& s) {
+         s.clear_cron();
+         s.mutable_interval()->set_seconds(-5);
+       }},
+      {"schedule.overlap", [](auto& s) { s.set_overlap(static_cast<OverlapPolicy>(9)); }},
+      {"schedule.payload_json", [](auto& s) { s.set_payload_json("[1, 2]"); }},
+      {"schedule.payload_json", [](auto& s) { s.set_payload_json("{\"a\":"); }},
+      {"schedule.payload_json",
+       [](auto& s) { s.set_payload_json("{\"a\":\"" + std::string(64 * 1024, 'p') + "\"}"); }},
+      {"schedule.priority", [](auto& s) { s.set_priority(1001); }},
+      {"schedule.max_attempts", [](auto& s) { s.set_max_attempts(101); }},
+  };
+  for (const auto& [field, edit] : bad_schedules) {
+    add("CreateSchedule " + field, field, kInvalid,
+        [&, edit = edit] { return create_schedule(edit); });
+  }
+  not_found("CreateSchedule of an unknown kind", "job kind \"no.such\"",
+            [&] { return create_schedule([](auto& s) { s.set_kind("no.such"); }); });
+  ASSERT_TRUE(create_schedule([](auto& s) { s.set_name("taken"); }).ok());
+  add("CreateSchedule name taken", "schedule \"taken\"", grpc::ALREADY_EXISTS,
+      [&] { return create_schedule([](auto& s) { s.set_name("taken"); }); },
+      Message::kNamesField);
+  auto get_schedule = [&](std::string name) {
+    GetScheduleRequest r;
+    r.set_name(std::move(name));
+    GetScheduleResponse out;
+    return schedules->GetSchedule(Context(k).get(), r, &out);
+  };
+  auto delete_schedule = [&](std::string name) {
+    DeleteScheduleRequest r;
+    r.set_name(std::move(name));
+    DeleteScheduleResponse out;
+    return schedules->DeleteSchedule(Context(k).get(), r, &out);
+  };
+  for (std::string name : {std::string(), std::string("Upper"), std::string(65, 's'),
+                           std::string("\xff"), with_nul}) {
+    add("GetSchedule name", "name", kInvalid, [&, name] { return get_schedule(name); });
+    add("DeleteSchedule name", "name", kInvalid, [&, name] { return delete_schedule(name); });
+  }
+  not_found("GetSchedule unknown", "schedule \"no.such\"", [&] { return get_schedule("no.such"); });
+  not_found("DeleteSchedule unknown", "schedule \"no.such\"",
+            [&] { return delete_schedule("no.such"); });
+  auto list_schedules = [&](std::function<void(ListSchedulesRequest&)> edit) {
+    ListSchedulesRequest r;
+    edit(r);
+    ListSchedulesResponse out;
+    return schedules->ListSchedules(Context(k).get(), r, &out);
+  };
+  add("ListSchedules page size", "page.page_size", kInvalid,
+      [&] { return list_schedules([](auto& r) { r.mutable_page()->set_page_size(1001); }); });
+  add("ListSchedules page token", "page.page_token", kInvalid,
+      [&] { return list_schedules([](auto& r) { r.mutable_page()->set_page_token("garbage"); }); });
   // ------------------------------------------------------------ WorkerService
   auto claim = [&](std::function<void(ClaimJobsRequest&)> edit) {
     ClaimJobsRequest r;

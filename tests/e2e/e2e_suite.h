@@ -1,5 +1,6 @@
 // The fixture of the e2e tests that share one suite per binary (the harness's
-// default topology); the gateways' key cache lives 200 ms, so revocations show.
+// default topology); the gateways' key cache lives 200 ms, so revocations show,
+// and the worker's scheduler looks for due schedules every second.
 #ifndef QUARRY_TESTS_E2E_E2E_SUITE_H_
 #define QUARRY_TESTS_E2E_E2E_SUITE_H_
 #include "gtest/gtest.h"
@@ -11,6 +12,8 @@ class E2eSuite : public ::testing::Test {
   static void SetUpTestSuite() {
     testing::SuiteOptions options;
     options.extra_flags["gateway"] = {"--key_cache_ttl=200ms"};
+    // Schedules fire within a second of their tick, not five.
+    options.extra_flags["worker"] = {"--scheduler_poll=1s"};
     auto suite = Suite::Start(options);
     ASSERT_TRUE(suite.ok()) << suite.status();
     suite_ = suite->release();

@@ -19,6 +19,7 @@
 #include "quarry/gateway/v1/document_service.grpc.pb.h"
 #include "quarry/gateway/v1/job_kind_service.grpc.pb.h"
 #include "quarry/gateway/v1/job_service.grpc.pb.h"
+#include "quarry/gateway/v1/schedule_service.grpc.pb.h"
 #include "quarry/gateway/v1/search_service.grpc.pb.h"
 #include "quarry/gateway/v1/stats_service.grpc.pb.h"
 #include "quarry/gateway/v1/worker_service.grpc.pb.h"
@@ -53,6 +54,7 @@ class SecurityTest : public e2e::E2eSuite {
     jobs_ = JobService::NewStub(Channel());
     kinds_ = JobKindService::NewStub(Channel());
     workers_ = WorkerService::NewStub(Channel());
+    schedules_ = ScheduleService::NewStub(Channel());
     stats_ = StatsService::NewStub(Channel());
     admin_ = AdminService::NewStub(Channel());
   }
@@ -133,6 +135,10 @@ class SecurityTest : public e2e::E2eSuite {
       ListJobKindsResponse out;
       add("job kinds", kinds_->ListJobKinds(Context(key).get(), {}, &out), out);
     }
+    {
+      ListSchedulesResponse out;
+      add("schedules", schedules_->ListSchedules(Context(key).get(), {}, &out), out);
+    }
     return state;
   }
 
@@ -142,6 +148,7 @@ class SecurityTest : public e2e::E2eSuite {
   std::unique_ptr<JobService::Stub> jobs_;
   std::unique_ptr<JobKindService::Stub> kinds_;
   std::unique_ptr<WorkerService::Stub> workers_;
+  std::unique_ptr<ScheduleService::Stub> schedules_;
   std::unique_ptr<StatsService::Stub> stats_;
   std::unique_ptr<AdminService::Stub> admin_;
 };
@@ -184,6 +191,14 @@ TEST_F(SecurityTest, NoIntruderReadsOrChangesAnotherTenantsDataThroughAnyRpc) {
   own_job.mutable_run_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
   ASSERT_TRUE(jobs_->SubmitJob(Context(victim).get(), own_job, &queued).ok());
   const std::string own_kind_job = queued.job().id();
+  // A schedule of it that fires once a year, so never during the test.
+  CreateScheduleRequest own_schedule;
+  own_schedule.mutable_schedule()->set_name("victim.yearly");
+  own_schedule.mutable_schedule()->set_kind("victim.secret");
+  own_schedule.mutable_schedule()->set_cron("0 0 1 1 *");
+  CreateScheduleResponse own_schedule_out;
+  ASSERT_TRUE(
+      schedules_->CreateSchedule(Context(victim).get(), own_schedule, &own_schedule_out).ok());
   // A lease on the victim's job, as its worker would name it.
   JobLease victim_lease;
   victim_lease.set_job_id(own_kind_job);
@@ -318,6 +333,33 @@ TEST_F(SecurityTest, NoIntruderReadsOrChangesAnotherTenantsDataThroughAnyRpc) {
          DeleteJobKindResponse out;
          return kinds_->DeleteJobKind(c().get(), r, &out);
        }},
+      // Names the victim's kind, which another tenant cannot see.
+      {"CreateSchedule", Needs::kAdmin, false, [&](const MakeContext& c) {
+         CreateScheduleRequest r;
+         r.mutable_schedule()->set_name("intruder.schedule");
+         r.mutable_schedule()->set_kind("victim.secret");
+         r.mutable_schedule()->set_cron("* * * * *");
+         CreateScheduleResponse out;
+         return schedules_->CreateSchedule(c().get(), r, &out);
+       }},
+      {"GetSchedule", Needs::kRead, false, [&](const MakeContext& c) {
+         GetScheduleRequest r;
+         r.set_name("victim.yearly");
+         GetScheduleResponse out;
+         return schedules_->GetSchedule(c().get(), r, &out);
+       }},
+      {"ListSchedules", Needs::kRead, true, [&](const MakeContext& c) {
+         ListSchedulesResponse out;
+         grpc::Status s = schedules_->ListSchedules(c().get(), {}, &out);
+         if (outsider && out.schedules_size() > 0) return grpc::Status(grpc::INTERNAL, "leak");
+         return s;
+       }},
+      {"DeleteSchedule", Needs::kAdmin, false, [&](const MakeContext& c) {
+         DeleteScheduleRequest r;
+         r.set_name("victim.yearly");
+         DeleteScheduleResponse out;
+         return schedules_->DeleteSchedule(c().get(), r, &out);
+       }},
       {"ClaimJobs", Needs::kWrite, false, [&](const MakeContext& c) {
          ClaimJobsRequest r;
          r.set_worker_id("victim-worker");
@@ -429,8 +471,8 @@ TEST_F(SecurityTest, NoIntruderReadsOrChangesAnotherTenantsDataThroughAnyRpc) {
          return admin_->RevokeApiKey(c().get(), r, &out);
        }},
   };
-  // The 31 public RPCs, SubmitJob twice (a system kind and the tenant's own).
-  ASSERT_EQ(rpcs.size(), 32u);
+  // The 35 public RPCs, SubmitJob twice (a system kind and the tenant's own).
+  ASSERT_EQ(rpcs.size(), 36u);
 
   // A key of the victim's, revoked through the API: past the gateway's key
   // cache TTL (200 ms here) it is refused like any unknown key.

@@ -3,7 +3,9 @@
 // claims, heartbeats (progress visible to GetJob), completes, fails
 // (backoff, dead after max attempts, permanent), is fenced off once its
 // lease is gone, sees cancellation at its next heartbeat, and a
-// rate-limited answer pauses the kind for every worker.
+// rate-limited answer pauses the kind for every worker; a schedule of the
+// tenant's enqueues one job per tick for its workers until it is deleted.
+#include <set>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "quarry/gateway/v1/job_kind_service.grpc.pb.h"
 #include "quarry/gateway/v1/job_service.grpc.pb.h"
+#include "quarry/gateway/v1/schedule_service.grpc.pb.h"
 #include "quarry/gateway/v1/worker_service.grpc.pb.h"
 #include "tests/e2e/e2e_suite.h"
 
@@ -28,6 +31,7 @@ class WorkerApiTest : public e2e::E2eSuite {
     kinds_ = JobKindService::NewStub(Channel());
     jobs_ = JobService::NewStub(Channel());
     workers_ = WorkerService::NewStub(Channel());
+    schedules_ = ScheduleService::NewStub(Channel());
     key_ = MakeKey("workers-" + std::to_string(++tenant_), {"read", "write", "admin"}, 100000.0,
                    100000);
   }
@@ -110,6 +114,7 @@ class WorkerApiTest : public e2e::E2eSuite {
   std::unique_ptr<JobKindService::Stub> kinds_;
   std::unique_ptr<JobService::Stub> jobs_;
   std::unique_ptr<WorkerService::Stub> workers_;
+  std::unique_ptr<ScheduleService::Stub> schedules_;
   std::string key_;
   static inline int tenant_ = 0;
 };
@@ -254,6 +259,59 @@ TEST_F(WorkerApiTest, WorkersClaimOnlyTheirTenantsOwnKinds) {
   EXPECT_TRUE(absl::StartsWith(system.error_message(), "kinds[0]: ")) << system.error_message();
   r.set_kinds(0, "not.registered");
   EXPECT_EQ(workers_->ClaimJobs(Context(key_).get(), r, &out).error_code(), grpc::NOT_FOUND);
+}
+
+TEST_F(WorkerApiTest, AScheduleEnqueuesOneJobPerTickForTheTenantsWorkers) {
+  Register("digest.hourly", [](JobKind& k) { k.set_max_attempts(4); });
+  CreateScheduleRequest create;
+  Schedule* wanted = create.mutable_schedule();
+  wanted->set_name("every.second");
+  wanted->set_kind("digest.hourly");
+  wanted->set_payload_json(R"({"team": "infra"})");
+  wanted->mutable_interval()->set_seconds(1);
+  wanted->set_overlap(OVERLAP_POLICY_QUEUE);
+  CreateScheduleResponse created;
+  grpc::Status s = schedules_->CreateSchedule(Context(key_).get(), create, &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(created.schedule().max_attempts(), 4);  // the kind's
+  EXPECT_GT(created.schedule().next_run_time().seconds(), absl::ToUnixSeconds(absl::Now()) - 1);
+
+  // The worker's scheduler enqueues each tick's job; the tenant's worker
+  // runs them. Three ticks, each its own job, each carrying the payload.
+  std::set<std::string> ids;
+  std::set<int64_t> ticks;
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  while (ids.size() < 3 && absl::Now() < give_up) {
+    for (const ClaimedJob& job : Claim("digest.hourly", 10, absl::Seconds(2))) {
+      EXPECT_EQ(job.payload_json(), R"({"team": "infra"})");
+      EXPECT_TRUE(ids.insert(job.job_id()).second) << "job " << job.job_id() << " claimed twice";
+      ASSERT_TRUE(Complete(LeaseOf(job), "{}").ok());
+      ticks.insert(Get(job.job_id()).run_at().seconds());
+    }
+  }
+  ASSERT_GE(ids.size(), 3u);
+  EXPECT_EQ(ticks.size(), ids.size()) << "two jobs for one tick";
+
+  GetScheduleRequest get;
+  get.set_name("every.second");
+  GetScheduleResponse got;
+  ASSERT_TRUE(schedules_->GetSchedule(Context(key_).get(), get, &got).ok());
+  EXPECT_FALSE(got.schedule().last_job_id().empty());
+  EXPECT_TRUE(got.schedule().last_error().empty()) << got.schedule().last_error();
+  EXPECT_GE(got.schedule().last_tick_time().seconds(), *ticks.rbegin());
+
+  DeleteScheduleRequest del;
+  del.set_name("every.second");
+  DeleteScheduleResponse deleted;
+  ASSERT_TRUE(schedules_->DeleteSchedule(Context(key_).get(), del, &deleted).ok());
+  // A pass that claimed the schedule before the delete may still enqueue
+  // its tick; after that, nothing.
+  absl::SleepFor(absl::Milliseconds(1500));
+  for (const ClaimedJob& job : Claim("digest.hourly")) ASSERT_TRUE(Complete(LeaseOf(job), "{}").ok());
+  EXPECT_TRUE(Claim("digest.hourly", 10, absl::Seconds(2)).empty());
+  ListSchedulesResponse listed;
+  ASSERT_TRUE(schedules_->ListSchedules(Context(key_).get(), {}, &listed).ok());
+  EXPECT_EQ(listed.schedules_size(), 0);
 }
 
 }  // namespace
