@@ -1,4 +1,7 @@
-// Benchmark of the durable job queue against a throwaway PostgreSQL 15:
+// Benchmark of the durable job queue against a throwaway PostgreSQL 15 (no
+// durability) or, with --postgres, a cluster of the caller's (compare.sh
+// starts one with fsync and synchronous_commit on); the settings in force are
+// read from the server and printed with every figure:
 //
 //   1. no-op throughput: jobs/s completed by an in-process Runner with 1, 4
 //      and 16 handler threads, with the jobs pre-enqueued in one statement;
@@ -40,6 +43,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/jobs/bench_common.h"
+#include "bench/jobs/bench_postgres.h"
 #include "nlohmann/json.hpp"
 #include "services/common/client/channel.h"
 #include "services/common/embedding_client/embedding_client.h"
@@ -48,16 +53,22 @@
 #include "services/common/model/document_sql.h"
 #include "services/common/model/job_kinds.h"
 #include "services/common/pg/pool.h"
-#include "services/common/pg/testing/postgres_server.h"
 #include "services/common/sql/text_array.h"
 #include "services/worker/job_handler.h"
 #include "services/worker/runner.h"
 #include "tests/testing/service_process.h"
 
+ABSL_FLAG(std::string, postgres, "",
+          "Superuser conninfo (dbname=postgres) of a running cluster to create the databases "
+          "in, e.g. compare.sh's durable one; empty: a throwaway test cluster with fsync, "
+          "synchronous_commit and full_page_writes off.");
 ABSL_FLAG(std::string, phases, "throughput,latency,index",
-          "Comma-separated phases to run: throughput, latency, index.");
+          "Comma-separated phases to run: throughput, whatif, latency, index.");
 ABSL_FLAG(std::vector<std::string>, thread_counts, std::vector<std::string>({"1", "4", "16"}),
           "Runner handler threads for the no-op throughput phase.");
+ABSL_FLAG(std::vector<std::string>, whatif_threads, std::vector<std::string>({"1", "4"}),
+          "Consumer threads of the batched what-if phase (phase \"whatif\", not run by default).");
+ABSL_FLAG(int, whatif_batch, 16, "Jobs claimed and completed per transaction in the what-if.");
 ABSL_FLAG(int, jobs, 20000, "No-op jobs pre-enqueued per throughput run.");
 ABSL_FLAG(int, baseline_transactions, 2000, "Trivial commits timed for the baseline.");
 ABSL_FLAG(int, latency_jobs, 200, "Probe jobs per latency run.");
@@ -68,6 +79,8 @@ ABSL_FLAG(std::vector<std::string>, load_fractions, std::vector<std::string>({"0
 ABSL_FLAG(absl::Duration, latency_run_timeout, absl::Seconds(30),
           "Upper bound on the probes of one latency run: past capacity the backlog (and so the "
           "latency) grows without bound, and the table shows it with the backlog column.");
+ABSL_FLAG(absl::Duration, probe_timeout, absl::Seconds(10),
+          "How long one probe may take to start before it counts as late (and ends its run).");
 ABSL_FLAG(double, load_reference_rate, 1000, "jobs/s used for the load rates without phase 1.");
 ABSL_FLAG(std::string, worker_binary, "", "The //services/worker:worker binary (index phase).");
 ABSL_FLAG(std::string, embedding_binary, "",
@@ -87,40 +100,6 @@ constexpr char kNoopKind[] = "bench_noop";
 
 // ---------------------------------------------------------------------------
 // Small helpers.
-
-struct LatencySummary {
-  int count = 0;
-  double p50_ms = 0, p99_ms = 0, max_ms = 0, mean_ms = 0;
-};
-
-// Nearest-rank percentiles: with 200 samples p99 is the 198th value, so one
-// outlier does not decide it.
-LatencySummary Summarize(std::vector<absl::Duration> samples) {
-  LatencySummary s;
-  s.count = static_cast<int>(samples.size());
-  if (samples.empty()) return s;
-  std::sort(samples.begin(), samples.end());
-  auto rank = [&](double q) {
-    const size_t i = static_cast<size_t>(std::ceil(q * samples.size()));
-    return absl::ToDoubleMilliseconds(samples[std::clamp<size_t>(i, 1, samples.size()) - 1]);
-  };
-  s.p50_ms = rank(0.50);
-  s.p99_ms = rank(0.99);
-  s.max_ms = absl::ToDoubleMilliseconds(samples.back());
-  absl::Duration total;
-  for (absl::Duration d : samples) total += d;
-  s.mean_ms = absl::ToDoubleMilliseconds(total) / samples.size();
-  return s;
-}
-
-std::vector<int> ParseInts(const std::vector<std::string>& values) {
-  std::vector<int> out;
-  for (const std::string& v : values) {
-    int n = 0;
-    if (absl::SimpleAtoi(v, &n) && n > 0) out.push_back(n);
-  }
-  return out;
-}
 
 absl::StatusOr<std::unique_ptr<pg::Pool>> NewPool(const std::string& conninfo, int size) {
   pg::PoolOptions options;
@@ -283,7 +262,7 @@ struct ThroughputRow {
   bool timed_out = false;
 };
 
-absl::StatusOr<ThroughputRow> RunThroughput(pg::PostgresTestServer& server, int threads,
+absl::StatusOr<ThroughputRow> RunThroughput(BenchPostgres& server, int threads,
                                             int jobs, ProbeRecorder& probes) {
   auto conninfo = server.CreateDatabase();
   if (!conninfo.ok()) return conninfo.status();
@@ -334,7 +313,7 @@ absl::StatusOr<ThroughputRow> RunThroughput(pg::PostgresTestServer& server, int 
 // Runner. The difference to the 1-thread Runner row is the runner's own cost
 // (dispatcher -> handler thread hand-offs); this row is what one serial
 // consumer can reach at all on this machine.
-absl::StatusOr<ThroughputRow> RunRawQueue(pg::PostgresTestServer& server, int jobs) {
+absl::StatusOr<ThroughputRow> RunRawQueue(BenchPostgres& server, int jobs) {
   auto conninfo = server.CreateDatabase();
   if (!conninfo.ok()) return conninfo.status();
   ThroughputRow row;
@@ -368,6 +347,85 @@ absl::StatusOr<ThroughputRow> RunRawQueue(pg::PostgresTestServer& server, int jo
   return row;
 }
 
+// What-if, to size a batching change without touching services/: `threads`
+// consumers, each claiming up to `batch` jobs with the queue's own Claim and
+// completing them all in ONE transaction (the same lease fence as
+// pgjobs::Complete, one UPDATE over the batch), instead of one Complete
+// transaction per job as the Runner does. The gap to the Runner rows is what a
+// runner with a batching completer would gain at most.
+absl::StatusOr<ThroughputRow> RunBatchedWhatIf(BenchPostgres& server, int jobs, int threads,
+                                               int batch) {
+  auto conninfo = server.CreateDatabase();
+  if (!conninfo.ok()) return conninfo.status();
+  ThroughputRow row;
+  row.label = absl::StrCat("what-if: Claim(", batch, ") + one batched Complete, ", threads,
+                           " threads");
+  row.threads = threads;
+  auto baseline =
+      MeasureCommitBaseline(*conninfo, threads, absl::GetFlag(FLAGS_baseline_transactions));
+  if (!baseline.ok()) return baseline.status();
+  row.baseline_commits_per_second = *baseline;
+  auto pool = NewPool(*conninfo, threads);
+  if (!pool.ok()) return pool.status();
+  if (auto s = (*pool)->Execute(absl::StrCat("INSERT INTO jobs (kind, payload) SELECT '",
+                                             kNoopKind, "', '{}' FROM generate_series(1, ",
+                                             jobs, "); ANALYZE jobs"));
+      !s.ok()) {
+    return s;
+  }
+  jobqueue::PgJobQueue queue(**pool, *conninfo);
+  const std::vector<std::string> kinds = {kNoopKind};
+  std::atomic<int64_t> done{0};
+  std::vector<absl::Status> errors(threads);
+  const absl::Time start = absl::Now();
+  const absl::Time deadline = start + absl::GetFlag(FLAGS_phase_timeout);
+  std::vector<std::thread> consumers;
+  for (int t = 0; t < threads; ++t) {
+    consumers.emplace_back([&, t] {
+      const std::string owner = absl::StrCat("bench-batched-", t);
+      while (done.load() < jobs && absl::Now() < deadline) {
+        auto claimed = queue.Claim(owner, kinds, batch, absl::Seconds(30));
+        if (!claimed.ok()) {
+          errors[t] = claimed.status();
+          return;
+        }
+        if (claimed->empty()) return;
+        std::vector<std::string> ids, attempts;
+        for (const jobqueue::Job& job : *claimed) {
+          ids.push_back(absl::StrCat(job.id));
+          attempts.push_back(absl::StrCat(job.attempts));
+        }
+        auto completed = (*pool)->WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<int> {
+          return static_cast<int>(
+              txn.exec_params(
+                     "UPDATE jobs SET state = 'succeeded', result = '{}'::jsonb, progress = 1, "
+                     "lease_owner = NULL, lease_expires_at = NULL, finished_at = now(), "
+                     "updated_at = now() FROM unnest($1::bigint[], $2::int[]) AS d(id, attempts) "
+                     "WHERE jobs.id = d.id AND jobs.lease_owner = $3 AND "
+                     "jobs.attempts = d.attempts AND jobs.state = 'running' AND "
+                     "jobs.lease_expires_at >= now()",
+                     sql::TextArray(ids), sql::TextArray(attempts), owner)
+                  .affected_rows());
+        });
+        if (!completed.ok()) {
+          errors[t] = completed.status();
+          return;
+        }
+        done.fetch_add(*completed);
+      }
+    });
+  }
+  for (std::thread& c : consumers) c.join();
+  for (const absl::Status& e : errors) {
+    if (!e.ok()) return e;
+  }
+  row.jobs = done.load();
+  row.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  row.jobs_per_second = row.jobs / row.seconds;
+  row.timed_out = row.jobs < jobs;
+  return row;
+}
+
 // ---------------------------------------------------------------------------
 // Phase 2: enqueue -> start latency, idle and under load.
 
@@ -377,62 +435,20 @@ struct LatencyRow {
   double achieved_rate = 0;   // background jobs/s inserted
   double completed_rate = 0;  // jobs/s the runner completed during the run
   int64_t final_backlog = 0;  // queued jobs when the probes ended
-  int lost = 0;               // probes not started by the run's deadline
+  // Probes not started within --probe_timeout of their enqueue. Their
+  // latency is unknown (only "more than the timeout"), so they are counted,
+  // not sampled, and the run stops at the first: past capacity the backlog
+  // only grows.
+  int late = 0;
+  // Late probes whose row, once the queue had drained, had still not
+  // succeeded: a job the queue really lost (or never ran). Checked in the
+  // table, not inferred from the handler.
+  int lost = 0;
+  std::string late_states;  // "id=state ..." of the late probes, after the drain
   LatencySummary latency;
 };
 
-// Keeps the queue busy: every 10 ms one INSERT ... generate_series of the
-// jobs due by then (open loop, so a slow runner builds a backlog instead of
-// slowing the producer down).
-class BackgroundProducer {
- public:
-  BackgroundProducer(pg::Pool& pool, double rate) : pool_(pool), rate_(rate) {}
-  ~BackgroundProducer() { Stop(); }
-
-  void Start() {
-    start_ = absl::Now();
-    thread_ = std::thread([this] { Loop(); });
-  }
-  void Stop() {
-    {
-      absl::MutexLock lock(&mu_);
-      stop_ = true;
-    }
-    if (thread_.joinable()) thread_.join();
-  }
-  int64_t inserted() const { return inserted_.load(); }
-  absl::Time start() const { return start_; }
-
- private:
-  void Loop() {
-    const absl::Time deadline = start_ + absl::GetFlag(FLAGS_phase_timeout);
-    while (absl::Now() < deadline) {
-      {
-        absl::MutexLock lock(&mu_);
-        if (mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::Milliseconds(10))) return;
-      }
-      const int64_t due =
-          static_cast<int64_t>(rate_ * absl::ToDoubleSeconds(absl::Now() - start_));
-      const int64_t batch = due - inserted_.load();
-      if (batch <= 0) continue;
-      if (pool_.Execute(absl::StrCat("INSERT INTO jobs (kind, payload) SELECT '", kNoopKind,
-                                     "', '{}' FROM generate_series(1, ", batch, ")"))
-              .ok()) {
-        inserted_.fetch_add(batch);
-      }
-    }
-  }
-
-  pg::Pool& pool_;
-  const double rate_;
-  absl::Time start_;
-  std::atomic<int64_t> inserted_{0};
-  absl::Mutex mu_;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
-};
-
-absl::StatusOr<LatencyRow> RunLatency(pg::PostgresTestServer& server, int threads, int probes_n,
+absl::StatusOr<LatencyRow> RunLatency(BenchPostgres& server, int threads, int probes_n,
                                       double load_rate, ProbeRecorder& probes) {
   auto conninfo = server.CreateDatabase();
   if (!conninfo.ok()) return conninfo.status();
@@ -454,15 +470,25 @@ absl::StatusOr<LatencyRow> RunLatency(pg::PostgresTestServer& server, int thread
   row.offered_rate = load_rate;
   std::unique_ptr<BackgroundProducer> producer;
   if (load_rate > 0) {
-    producer = std::make_unique<BackgroundProducer>(**producer_pool, load_rate);
+    producer = std::make_unique<BackgroundProducer>(
+        **producer_pool, load_rate, absl::GetFlag(FLAGS_phase_timeout), [](int64_t n) {
+          return absl::StrCat("INSERT INTO jobs (kind, payload) SELECT '", kNoopKind,
+                              "', '{}' FROM generate_series(1, ", n, ")");
+        });
     producer->Start();
     absl::SleepFor(absl::Seconds(1));  // reach a steady state before probing
   }
   const int64_t completed_before = (*worker)->succeeded();
   const absl::Time probes_start = absl::Now();
+  // The run's bound is on enqueueing probes; a probe enqueued before it still
+  // gets its whole --probe_timeout. (Cutting the last probe's wait short at
+  // the run's deadline made a merely slow probe look lost, and dropped the
+  // slowest sample from p99.)
   const absl::Time deadline = probes_start + absl::GetFlag(FLAGS_latency_run_timeout);
+  const absl::Duration probe_timeout = absl::GetFlag(FLAGS_probe_timeout);
   absl::BitGen random;
   std::vector<absl::Duration> samples;
+  std::vector<int64_t> late_ids;
   for (int i = 0; i < probes_n && absl::Now() < deadline; ++i) {
     // A random gap so probes do not phase-lock with the producer's ticks,
     // long enough that an idle runner is back in its wait.
@@ -473,10 +499,10 @@ absl::StatusOr<LatencyRow> RunLatency(pg::PostgresTestServer& server, int thread
     const absl::Time enqueued = absl::Now();
     auto result = client.Enqueue(spec);
     if (!result.ok()) return result.status();
-    auto started = probes.WaitStarted(i, std::max(deadline - absl::Now(), absl::Seconds(1)));
+    auto started = probes.WaitStarted(i, probe_timeout);
     if (!started.has_value()) {
-      // Still queued behind the backlog at the deadline: no point in more.
-      ++row.lost;
+      ++row.late;
+      late_ids.push_back(result->job.id);
       break;
     }
     samples.push_back(*started - enqueued);
@@ -491,6 +517,28 @@ absl::StatusOr<LatencyRow> RunLatency(pg::PostgresTestServer& server, int thread
   }
   auto backlog = QueryInt(**client_pool, "SELECT count(*) FROM jobs WHERE state = 'queued'");
   if (backlog.ok()) row.final_backlog = *backlog;
+  if (!late_ids.empty()) {
+    // Is a late probe lost, or only slow? The producer has stopped; let the
+    // runner drain what is queued (bounded), then ask the table.
+    const absl::Time drain_deadline = absl::Now() + absl::GetFlag(FLAGS_latency_run_timeout);
+    while (absl::Now() < drain_deadline) {
+      auto open = QueryInt(**client_pool,
+                           "SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')");
+      if (!open.ok() || *open == 0) break;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    for (int64_t id : late_ids) {
+      auto state = (*client_pool)->Query(absl::StrCat(
+          "SELECT state, attempts FROM jobs WHERE id = ", id));
+      if (!state.ok()) return state.status();
+      const std::string text =
+          state->empty() ? std::string("missing")
+                         : absl::StrCat((*state)[0][0].as<std::string>(), "/attempts=",
+                                        (*state)[0][1].as<int>());
+      absl::StrAppend(&row.late_states, row.late_states.empty() ? "" : " ", id, "=", text);
+      if (state->empty() || (*state)[0][0].as<std::string>() != "succeeded") ++row.lost;
+    }
+  }
   row.latency = Summarize(std::move(samples));
   return row;
 }
@@ -566,7 +614,7 @@ absl::StatusOr<IndexRow> RunEmbeddingBaseline(const std::vector<std::string>& te
   return row;
 }
 
-absl::StatusOr<IndexRow> RunIndex(pg::PostgresTestServer& server,
+absl::StatusOr<IndexRow> RunIndex(BenchPostgres& server,
                                   const std::vector<std::string>& texts, int threads) {
   auto conninfo = server.CreateDatabase();
   if (!conninfo.ok()) return conninfo.status();
@@ -674,19 +722,23 @@ int Fail(absl::string_view what, const absl::Status& status) {
 
 int Main() {
   const std::string phases = absl::GetFlag(FLAGS_phases);
-  auto server = pg::PostgresTestServer::Create();
+  auto server = BenchPostgres::Create(absl::GetFlag(FLAGS_postgres));
   if (!server.ok()) return Fail("starting PostgreSQL", server.status());
-  std::printf("PostgreSQL 15 on 127.0.0.1:%d (throwaway cluster: fsync=off, "
-              "synchronous_commit=off, full_page_writes=off)\n",
-              (*server)->port());
+  std::string durability;
+  {
+    // Read from the server, not assumed: the figures mean nothing without it.
+    auto probe_db = (*server)->CreateDatabase();
+    if (!probe_db.ok()) return Fail("creating a database", probe_db.status());
+    auto settings = BenchPostgres::Durability(*probe_db);
+    if (!settings.ok()) return Fail("reading the durability settings", settings.status());
+    durability = *settings;
+  }
+  std::printf("PostgreSQL 15 (%s): %s\n",
+              absl::GetFlag(FLAGS_postgres).empty() ? "throwaway test cluster" : "--postgres",
+              durability.c_str());
   std::printf("machine: %u CPUs, load average at start: ",
               std::thread::hardware_concurrency());
-  {
-    std::ifstream in("/proc/loadavg");
-    std::string load;
-    std::getline(in, load);
-    std::printf("%s\n\n", load.c_str());
-  }
+  std::printf("%s\n\n", LoadAverage().c_str());
   std::fflush(stdout);
 
   ProbeRecorder probes;
@@ -696,6 +748,11 @@ int Main() {
     if (!raw.ok()) return Fail("throughput, queue API alone", raw.status());
     std::printf("  %s: %.0f jobs/s (baseline %.0f commits/s)\n", raw->label.c_str(),
                 raw->jobs_per_second, raw->baseline_commits_per_second);
+    PrintResult({{"system", "Quarry queue API, Claim(1)+Complete loop"}, {"workers", "1 thread"},
+                 {"jobs", raw->jobs}, {"seconds", raw->seconds},
+                 {"jobs_per_s", raw->jobs_per_second}, {"timed_out", raw->timed_out},
+                 {"baseline_commits_per_s", raw->baseline_commits_per_second},
+                 {"durability", durability}});
     throughput.push_back(*raw);
     for (int threads : ParseInts(absl::GetFlag(FLAGS_thread_counts))) {
       probes.Reset(0);
@@ -706,7 +763,31 @@ int Main() {
                   threads, static_cast<long long>(row->jobs), row->seconds, row->jobs_per_second,
                   row->timed_out ? " (TIMED OUT)" : "", row->baseline_commits_per_second,
                   threads);
-      std::fflush(stdout);
+      PrintResult({{"system", "Quarry in-process Runner (C++)"},
+                   {"workers", absl::StrCat(threads, " threads")}, {"threads", threads},
+                   {"jobs", row->jobs}, {"seconds", row->seconds},
+                   {"jobs_per_s", row->jobs_per_second}, {"timed_out", row->timed_out},
+                   {"baseline_commits_per_s", row->baseline_commits_per_second},
+                   {"durability", durability}});
+      throughput.push_back(*row);
+    }
+  }
+
+  if (absl::StrContains(phases, "whatif")) {
+    for (int threads : ParseInts(absl::GetFlag(FLAGS_whatif_threads))) {
+      auto row = RunBatchedWhatIf(**server, absl::GetFlag(FLAGS_jobs), threads,
+                                  absl::GetFlag(FLAGS_whatif_batch));
+      if (!row.ok()) return Fail(absl::StrCat("what-if, ", threads, " threads"), row.status());
+      std::printf("  %s: %.0f jobs/s (baseline %.0f commits/s)\n", row->label.c_str(),
+                  row->jobs_per_second, row->baseline_commits_per_second);
+      PrintResult({{"system", absl::StrCat("what-if: Quarry SQL, Claim(",
+                                           absl::GetFlag(FLAGS_whatif_batch),
+                                           ") + batched Complete")},
+                   {"workers", absl::StrCat(threads, " threads")}, {"jobs", row->jobs},
+                   {"seconds", row->seconds}, {"jobs_per_s", row->jobs_per_second},
+                   {"timed_out", row->timed_out},
+                   {"baseline_commits_per_s", row->baseline_commits_per_second},
+                   {"durability", durability}});
       throughput.push_back(*row);
     }
   }
@@ -731,9 +812,16 @@ int Main() {
                        ? std::string("idle")
                        : absl::StrFormat("load %.0f%% (%.0f jobs/s offered)", fraction * 100,
                                          fraction * reference);
-      std::printf("  latency, %s: p50 %.2f ms, p99 %.2f ms (%d probes)\n", row->label.c_str(),
-                  row->latency.p50_ms, row->latency.p99_ms, row->latency.count);
-      std::fflush(stdout);
+      std::printf("  latency, %s: p50 %.2f ms, p99 %.2f ms (%d probes, %d late, %d lost%s%s)\n",
+                  row->label.c_str(), row->latency.p50_ms, row->latency.p99_ms,
+                  row->latency.count, row->late, row->lost, row->late_states.empty() ? "" : ": ",
+                  row->late_states.c_str());
+      PrintResult({{"system", "Quarry in-process Runner (C++)"},
+                   {"workers", absl::StrCat(threads, " threads")}, {"latency", true},
+                   {"load", fraction}, {"offered_per_s", fraction * reference},
+                   {"probes", row->latency.count}, {"p50_ms", row->latency.p50_ms},
+                   {"p99_ms", row->latency.p99_ms}, {"late", row->late}, {"lost", row->lost},
+                   {"durability", durability}});
       latency.push_back(*row);
     }
   }
@@ -763,8 +851,8 @@ int Main() {
   if (!throughput.empty()) {
     std::printf("\nNo-op throughput (%d jobs pre-enqueued; target >= 1000 jobs/s). Baseline: "
                 "trivial one-row UPDATE commits/s on as many connections as threads, "
-                "measured just before each row.\n",
-                absl::GetFlag(FLAGS_jobs));
+                "measured just before each row. %s\n",
+                absl::GetFlag(FLAGS_jobs), durability.c_str());
     std::printf("| consumer | jobs | seconds | jobs/s | baseline commits/s | jobs per "
                 "baseline commit | target |\n");
     std::printf("|---|---:|---:|---:|---:|---:|:---:|\n");
@@ -780,13 +868,13 @@ int Main() {
     std::printf("\nEnqueue -> handler start latency (%d runner threads; target idle p50 < 20 ms)\n",
                 absl::GetFlag(FLAGS_latency_threads));
     std::printf("| queue | probes | p50 ms | p99 ms | max ms | mean ms | background jobs/s "
-                "inserted | jobs/s completed | backlog at end | lost |\n");
-    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                "inserted | jobs/s completed | backlog at end | late | lost |\n");
+    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (const LatencyRow& r : latency) {
-      std::printf("| %s | %d | %.2f | %.2f | %.2f | %.2f | %.0f | %.0f | %lld | %d |\n",
+      std::printf("| %s | %d | %.2f | %.2f | %.2f | %.2f | %.0f | %.0f | %lld | %d | %d |\n",
                   r.label.c_str(), r.latency.count, r.latency.p50_ms, r.latency.p99_ms,
                   r.latency.max_ms, r.latency.mean_ms, r.achieved_rate, r.completed_rate,
-                  static_cast<long long>(r.final_backlog), r.lost);
+                  static_cast<long long>(r.final_backlog), r.late, r.lost);
     }
   }
   if (!index.empty()) {
@@ -800,12 +888,8 @@ int Main() {
                   r.docs_per_second, r.timed_out ? " (TIMED OUT)" : "", r.jobs.c_str());
     }
   }
-  {
-    std::ifstream in("/proc/loadavg");
-    std::string load;
-    std::getline(in, load);
-    std::printf("\nload average at end: %s (shared machine: figures are noisy)\n", load.c_str());
-  }
+  std::printf("\nload average at end: %s (shared machine: figures are noisy)\n",
+              LoadAverage().c_str());
   return 0;
 }
 
