@@ -22,6 +22,7 @@
 #include "quarry/gateway/v1/search_service.grpc.pb.h"
 #include "quarry/gateway/v1/stats_service.grpc.pb.h"
 #include "services/common/pg/testing/postgres_env.h"
+#include "services/common/pg/testing/postgres_server.h"
 #include "tests/testing/api_keys.h"
 
 namespace quarry::testing {
@@ -37,24 +38,6 @@ std::shared_ptr<grpc::Channel> LongLivedChannel(const std::string& target) {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
-}
-
-// A port that was free a moment ago (for nginx, which cannot report one).
-absl::StatusOr<int> FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError("socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    close(fd);
-    return absl::InternalError("bind");
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
 }
 
 bool Accepts(int port) {
@@ -371,7 +354,8 @@ absl::Status Suite::StartNginx() {
   std::filesystem::create_directories(state + "/logs");
   absl::Status last;
   for (int attempt = 0; attempt < 3; ++attempt) {
-    auto port = FreePort();
+    // nginx cannot report the port it bound, so it is given one free a moment ago.
+    auto port = pg::PickFreePort();
     if (!port.ok()) return port.status();
     auto conf = NginxConf(state, *port, gateways);
     if (!conf.ok()) return conf.status();

@@ -85,26 +85,6 @@ void InstallExitHooks() {
   (void)installed;
 }
 
-// A port nobody listens on right now (the server may still lose a race for it;
-// the caller retries with another one).
-absl::StatusOr<int> PickFreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    const std::string err = strerror(errno);
-    close(fd);
-    return absl::InternalError(absl::StrCat("bind to port 0: ", err));
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 std::string TailOf(const std::string& path, int lines) {
   std::ifstream in(path);
   std::deque<std::string> tail;
@@ -179,6 +159,24 @@ bool WaitFor(pid_t pid, absl::Duration timeout, int* status) {
 }
 
 }  // namespace
+
+absl::StatusOr<int> PickFreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    const std::string err = strerror(errno);
+    close(fd);
+    return absl::InternalError(absl::StrCat("bind to port 0: ", err));
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
+}
 
 absl::StatusOr<std::unique_ptr<PostgresTestServer>> PostgresTestServer::Create() {
   InstallExitHooks();

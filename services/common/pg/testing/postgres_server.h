@@ -80,6 +80,10 @@ class PostgresTestServer {
   std::atomic<int> next_db_{0};
 };
 
+// A port nobody listens on on 127.0.0.1 right now. Another process may still
+// take it before the caller binds it, so callers retry with another one.
+absl::StatusOr<int> PickFreePort();
+
 }  // namespace quarry::pg
 
 #endif  // QUARRY_SERVICES_COMMON_PG_TESTING_POSTGRES_SERVER_H_
