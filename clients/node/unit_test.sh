@@ -9,4 +9,11 @@ if [ ! -d "$dir/node_modules" ]; then
   exit 1
 fi
 cd "$dir"
-exec node --test test/
+# Each case in Bazel's test.xml (so that scripts/test.sh counts them), where
+# this node's test runner can write JUnit XML.
+reporters=()
+if [ -n "${XML_OUTPUT_FILE:-}" ] && node -e "require('node:test/reporters').junit || process.exit(1)" 2>/dev/null; then
+  reporters=(--test-reporter=spec --test-reporter-destination=stdout
+             --test-reporter=junit --test-reporter-destination="$XML_OUTPUT_FILE")
+fi
+exec node --test "${reporters[@]}" test/
