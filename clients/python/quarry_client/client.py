@@ -1,13 +1,20 @@
-"""Submitting, reading and watching jobs, and registering job kinds."""
+"""Submitting, reading and watching jobs, registering job kinds, and the
+collections, documents and searches a kind's function may work with."""
 import json
 
 import grpc
 from google.protobuf import duration_pb2
 
+from quarry.gateway.v1 import collection_service_pb2 as collections_pb
+from quarry.gateway.v1 import collection_service_pb2_grpc as collections_grpc
+from quarry.gateway.v1 import document_service_pb2 as documents_pb
+from quarry.gateway.v1 import document_service_pb2_grpc as documents_grpc
 from quarry.gateway.v1 import job_kind_service_pb2 as kinds_pb
 from quarry.gateway.v1 import job_kind_service_pb2_grpc as kinds_grpc
 from quarry.gateway.v1 import job_service_pb2 as jobs_pb
 from quarry.gateway.v1 import job_service_pb2_grpc as jobs_grpc
+from quarry.gateway.v1 import search_service_pb2 as search_pb
+from quarry.gateway.v1 import search_service_pb2_grpc as search_grpc
 
 TERMINAL = {"SUCCEEDED", "DEAD", "CANCELLED"}
 
@@ -58,6 +65,9 @@ class Client:
         self._timeout = timeout
         self._jobs = jobs_grpc.JobServiceStub(self._channel)
         self._kinds = kinds_grpc.JobKindServiceStub(self._channel)
+        self._collections = collections_grpc.CollectionServiceStub(self._channel)
+        self._documents = documents_grpc.DocumentServiceStub(self._channel)
+        self._search = search_grpc.SearchServiceStub(self._channel)
 
     def _call(self, method, request, timeout=None):
         try:
@@ -75,6 +85,11 @@ class Client:
             else:
                 setattr(kind, field, value)
         return self._call(self._kinds.CreateJobKind, kinds_pb.CreateJobKindRequest(kind=kind)).kind
+
+    def get_kind(self, name):
+        """The kind as the gateway has it, e.g. its paused_until while a
+        rate-limited answer pauses it."""
+        return self._call(self._kinds.GetJobKind, kinds_pb.GetJobKindRequest(name=name)).kind
 
     def submit(self, kind, payload=None, priority=0, max_attempts=0, idempotency_key="",
                cost=0):
@@ -104,3 +119,43 @@ class Client:
         for last in self.watch(job_id, timeout):
             pass
         return last
+
+    def create_collection(self, name, model="", dimension=0):
+        """Creates a collection; `model` empty means the embedding service's
+        default model, `dimension` 0 the model's dimension."""
+        collection = collections_pb.Collection(name=name, model=model, dimension=dimension)
+        return self._call(self._collections.CreateCollection,
+                          collections_pb.CreateCollectionRequest(collection=collection)).collection
+
+    def upsert(self, collection, documents, wait_for_indexed=False, timeout=None):
+        """Inserts or replaces `documents`, dicts with "id" and "text" and
+        optionally "metadata" (str -> str) and "tags". With
+        `wait_for_indexed` it returns once they are searchable."""
+        request = documents_pb.UpsertDocumentsRequest(
+            collection=collection, wait_for_indexed=wait_for_indexed,
+            documents=[documents_pb.Document(id=d["id"], text=d["text"],
+                                             metadata=d.get("metadata", {}),
+                                             tags=d.get("tags", []))
+                       for d in documents])
+        response = self._call(self._documents.UpsertDocuments, request, timeout)
+        return {"inserted": response.inserted, "updated": response.updated,
+                "unchanged": response.unchanged, "sequence": response.sequence}
+
+    def search(self, collection, text, top_k=10, include_text=False, include_metadata=False):
+        """The documents nearest to `text`, best first, as dicts with "id" and
+        "score" (and "text", "metadata", "tags" when asked for). Hits of the
+        shards that answered: the gateway answers partially rather than not
+        at all when a shard is down."""
+        request = search_pb.SearchRequest(collection=collection, text=text, top_k=top_k,
+                                          include_text=include_text,
+                                          include_metadata=include_metadata)
+        hits = []
+        for hit in self._call(self._search.Search, request).hits:
+            h = {"id": hit.id, "score": hit.score}
+            if include_text:
+                h["text"] = hit.text
+            if include_metadata:
+                h["metadata"] = dict(hit.metadata)
+                h["tags"] = list(hit.tags)
+            hits.append(h)
+        return hits
