@@ -28,6 +28,22 @@ LatencySummary Summarize(std::vector<absl::Duration> samples) {
   return s;
 }
 
+absl::StatusOr<std::unique_ptr<pg::Pool>> NewPool(const std::string& conninfo, int size) {
+  pg::PoolOptions options;
+  options.conninfo = conninfo;
+  options.size = size;
+  // A stuck statement fails the run instead of hanging it.
+  options.statement_timeout = absl::Seconds(60);
+  return pg::Pool::Create(options);
+}
+
+absl::StatusOr<int64_t> QueryInt(pg::Pool& pool, const std::string& sql) {
+  auto result = pool.Query(sql);
+  if (!result.ok()) return result.status();
+  if (result->empty() || (*result)[0][0].is_null()) return 0;
+  return (*result)[0][0].as<int64_t>();
+}
+
 std::vector<int> ParseInts(const std::vector<std::string>& values) {
   std::vector<int> out;
   for (const std::string& v : values) {

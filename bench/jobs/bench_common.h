@@ -7,10 +7,12 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
@@ -26,6 +28,13 @@ struct LatencySummary {
 // Nearest-rank percentiles: with 200 samples p99 is the 198th value, so one
 // outlier does not decide it.
 LatencySummary Summarize(std::vector<absl::Duration> samples);
+
+// A pool of `size` connections on `conninfo`.
+absl::StatusOr<std::unique_ptr<pg::Pool>> NewPool(const std::string& conninfo, int size);
+
+// The first column of the first row of `sql`, as an integer (0 when NULL or
+// no row).
+absl::StatusOr<int64_t> QueryInt(pg::Pool& pool, const std::string& sql);
 
 // Positive integers among `values` (flag lists such as {"1", "4", "16"}).
 std::vector<int> ParseInts(const std::vector<std::string>& values);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "bench/jobs/bench_common.h"
 #include "services/common/pg/migrations.h"
 #include "services/common/pg/pool.h"
 #include "services/common/status/macros.h"
@@ -17,10 +18,7 @@ std::string WithDatabase(const std::string& conninfo, const std::string& dbname)
 }
 
 absl::Status Admin(const std::string& conninfo, const std::string& sql) {
-  pg::PoolOptions options;
-  options.conninfo = conninfo;
-  options.size = 1;
-  QUARRY_ASSIGN_OR_RETURN(std::unique_ptr<pg::Pool> pool, pg::Pool::Create(options));
+  QUARRY_ASSIGN_OR_RETURN(std::unique_ptr<pg::Pool> pool, NewPool(conninfo, 1));
   // CREATE DATABASE cannot run in a transaction block.
   QUARRY_ASSIGN_OR_RETURN(pg::Pool::Lease lease, pool->Acquire());
   try {
@@ -63,10 +61,7 @@ absl::StatusOr<std::string> BenchPostgres::CreateDatabase() {
 }
 
 absl::StatusOr<std::string> BenchPostgres::Durability(const std::string& conninfo) {
-  pg::PoolOptions options;
-  options.conninfo = conninfo;
-  options.size = 1;
-  QUARRY_ASSIGN_OR_RETURN(std::unique_ptr<pg::Pool> pool, pg::Pool::Create(options));
+  QUARRY_ASSIGN_OR_RETURN(std::unique_ptr<pg::Pool> pool, NewPool(conninfo, 1));
   QUARRY_ASSIGN_OR_RETURN(
       pqxx::result r,
       pool->Query("SELECT current_setting('fsync'), current_setting('synchronous_commit'), "

@@ -101,18 +101,12 @@ constexpr char kNoopKind[] = "bench_noop";
 // ---------------------------------------------------------------------------
 // Small helpers.
 
-absl::StatusOr<std::unique_ptr<pg::Pool>> NewPool(const std::string& conninfo, int size) {
-  pg::PoolOptions options;
-  options.conninfo = conninfo;
-  options.size = size;
-  options.statement_timeout = absl::Seconds(60);
-  return pg::Pool::Create(options);
-}
-
-absl::StatusOr<int64_t> QueryInt(pg::Pool& pool, const std::string& sql) {
-  auto result = pool.Query(sql);
-  if (!result.ok()) return result.status();
-  return (*result)[0][0].as<int64_t>();
+// The no-op backlog of a throughput run, in one statement so that enqueueing
+// is not what is timed, with fresh statistics as autovacuum would have them
+// on a long-lived table.
+absl::Status InsertNoopBacklog(pg::Pool& pool, int jobs) {
+  return pool.Execute(absl::StrCat("INSERT INTO jobs (kind, payload) SELECT '", kNoopKind,
+                                   "', '{}' FROM generate_series(1, ", jobs, "); ANALYZE jobs"));
 }
 
 // Commits/s of a one-row UPDATE in its own transaction, from `connections`
@@ -276,14 +270,7 @@ absl::StatusOr<ThroughputRow> RunThroughput(BenchPostgres& server, int threads,
   auto worker = NoopWorker::Create(*conninfo, threads, probes);
   if (!worker.ok()) return worker.status();
   pg::Pool& pool = (*worker)->pool();
-  // One statement for the whole backlog, so enqueueing is not what is timed.
-  if (auto s = pool.Execute(absl::StrCat("INSERT INTO jobs (kind, payload) SELECT '", kNoopKind,
-                                         "', '{}' FROM generate_series(1, ", jobs, ")"));
-      !s.ok()) {
-    return s;
-  }
-  // Fresh statistics, as autovacuum would have them on a long-lived table.
-  if (auto s = pool.Execute("ANALYZE jobs"); !s.ok()) return s;
+  if (auto s = InsertNoopBacklog(pool, jobs); !s.ok()) return s;
 
   const absl::Time start = absl::Now();
   const absl::Time deadline = start + absl::GetFlag(FLAGS_phase_timeout);
@@ -324,12 +311,7 @@ absl::StatusOr<ThroughputRow> RunRawQueue(BenchPostgres& server, int jobs) {
   row.baseline_commits_per_second = *baseline;
   auto pool = NewPool(*conninfo, 1);
   if (!pool.ok()) return pool.status();
-  if (auto s = (*pool)->Execute(absl::StrCat("INSERT INTO jobs (kind, payload) SELECT '",
-                                             kNoopKind, "', '{}' FROM generate_series(1, ",
-                                             jobs, "); ANALYZE jobs"));
-      !s.ok()) {
-    return s;
-  }
+  if (auto s = InsertNoopBacklog(**pool, jobs); !s.ok()) return s;
   jobqueue::PgJobQueue queue(**pool, *conninfo);
   const std::vector<std::string> kinds = {kNoopKind};
   const absl::Time start = absl::Now();
@@ -367,12 +349,7 @@ absl::StatusOr<ThroughputRow> RunBatchedWhatIf(BenchPostgres& server, int jobs, 
   row.baseline_commits_per_second = *baseline;
   auto pool = NewPool(*conninfo, threads);
   if (!pool.ok()) return pool.status();
-  if (auto s = (*pool)->Execute(absl::StrCat("INSERT INTO jobs (kind, payload) SELECT '",
-                                             kNoopKind, "', '{}' FROM generate_series(1, ",
-                                             jobs, "); ANALYZE jobs"));
-      !s.ok()) {
-    return s;
-  }
+  if (auto s = InsertNoopBacklog(**pool, jobs); !s.ok()) return s;
   jobqueue::PgJobQueue queue(**pool, *conninfo);
   const std::vector<std::string> kinds = {kNoopKind};
   std::atomic<int64_t> done{0};

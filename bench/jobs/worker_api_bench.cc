@@ -93,13 +93,6 @@ constexpr char kSystem[] = "Quarry worker API + Python runtime";
 // their table references jobs, so TRUNCATE must name it too.
 constexpr char kEmptyQueue[] = "TRUNCATE jobs, job_schedules";
 
-absl::StatusOr<int64_t> QueryInt(pg::Pool& pool, const std::string& sql) {
-  auto result = pool.Query(sql);
-  if (!result.ok()) return result.status();
-  if (result->empty() || (*result)[0][0].is_null()) return 0;
-  return (*result)[0][0].as<int64_t>();
-}
-
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream buffer;
@@ -118,10 +111,7 @@ class Fixture {
     auto durability = BenchPostgres::Durability(f->conninfo_);
     if (!durability.ok()) return durability.status();
     f->durability_ = *durability;
-    pg::PoolOptions options;
-    options.conninfo = f->conninfo_;
-    options.size = 3;
-    auto pool = pg::Pool::Create(options);
+    auto pool = NewPool(f->conninfo_, 3);
     if (!pool.ok()) return pool.status();
     f->pool_ = std::move(*pool);
     // No rate limit worth the name: the benchmark measures the queue.
@@ -312,13 +302,6 @@ struct LatencyRow {
   int lost = 0;         // late probes that had not succeeded once the queue drained
   LatencySummary latency;
 };
-
-absl::StatusOr<std::unique_ptr<pg::Pool>> NewPool(const std::string& conninfo, int size) {
-  pg::PoolOptions options;
-  options.conninfo = conninfo;
-  options.size = size;
-  return pg::Pool::Create(options);
-}
 
 // Probes go through SubmitJob, the public path; the background load is
 // inserted in SQL (it is only there to keep the workers busy). A probe's
