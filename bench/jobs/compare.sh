@@ -11,7 +11,7 @@
 #     redis-server with AOF on and fsync every second, acks_late.
 # Throughput drains a backlog of no-op jobs; latency is enqueue -> start of
 # one probe at a time, idle and at half the measured throughput.
-#   bench/jobs/compare.sh            (about 8 minutes on 2 cores)
+#   bench/jobs/compare.sh            (6 minutes on 2 cores here, build cached)
 # Environment: QUARRY_BENCH_JOBS (runner backlog, default 10000),
 # QUARRY_BENCH_API_JOBS (worker-API and Celery backlog, default 5000).
 # Everything binds 127.0.0.1 on free ports; every loop is bounded by a count
