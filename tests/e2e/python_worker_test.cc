@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "quarry/gateway/v1/job_kind_service.grpc.pb.h"
 #include "quarry/gateway/v1/job_service.grpc.pb.h"
+#include "tests/e2e/worker_processes.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/suite.h"
 
@@ -32,27 +33,10 @@ using namespace quarry::gateway::v1;  // NOLINT: a test of this API.
 using testing::Subprocess;
 using testing::Suite;
 
-class PythonWorkerTest : public ::testing::Test {
+class PythonWorkerTest : public e2e::WorkerProcessesTest {
  protected:
-  static void SetUpTestSuite() {
-    testing::SuiteOptions options;
-    options.gateways = 2;
-    options.nginx = true;
-    auto suite = Suite::Start(options);
-    ASSERT_TRUE(suite.ok()) << suite.status();
-    suite_ = suite->release();
-  }
-  static void TearDownTestSuite() {
-    delete suite_;
-    suite_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_NE(suite_, nullptr);
-    auto key = suite_->CreateApiKey("py", {"read", "write", "admin"}, 100000.0, 100000);
-    ASSERT_TRUE(key.ok()) << key.status();
-    key_ = *key;
-    jobs_ = JobService::NewStub(suite_->channel());
+    ASSERT_NO_FATAL_FAILURE(UseTenant("py"));
     auto kinds = JobKindService::NewStub(suite_->channel());
     CreateJobKindRequest r;
     r.mutable_kind()->set_name(kind_);
@@ -75,44 +59,10 @@ class PythonWorkerTest : public ::testing::Test {
     return worker.ok() ? *std::move(worker) : nullptr;
   }
 
-  Job Submit(const std::string& payload) {
-    SubmitJobRequest r;
-    r.set_kind(kind_);
-    r.set_payload_json(payload);
-    SubmitJobResponse out;
-    grpc::Status s = jobs_->SubmitJob(Suite::Context(key_, absl::Seconds(10)).get(), r, &out);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return out.job();
-  }
+  using WorkerProcessesTest::Submit;
+  Job Submit(const std::string& payload) { return Submit(kind_, payload); }
 
-  Job Get(const std::string& id) {
-    GetJobRequest r;
-    r.set_id(id);
-    GetJobResponse out;
-    EXPECT_TRUE(jobs_->GetJob(Suite::Context(key_, absl::Seconds(10)).get(), r, &out).ok());
-    return out.job();
-  }
-
-  // Polls until `done(job)` or `timeout`; the job as last read.
-  Job Until(const std::string& id, const std::function<bool(const Job&)>& done,
-            absl::Duration timeout = absl::Seconds(60)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    Job job = Get(id);
-    while (!done(job) && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(20));
-      job = Get(id);
-    }
-    return job;
-  }
-  static bool Ended(const Job& job) {
-    return job.state() == JOB_STATE_SUCCEEDED || job.state() == JOB_STATE_DEAD ||
-           job.state() == JOB_STATE_CANCELLED;
-  }
-
-  static inline Suite* suite_ = nullptr;
   const std::string kind_ = "py.echo";
-  std::string key_;
-  std::unique_ptr<JobService::Stub> jobs_;
 };
 
 TEST_F(PythonWorkerTest, RunsJobsThroughEveryOutcome) {
