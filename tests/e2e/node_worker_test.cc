@@ -3,8 +3,9 @@
 // PostgreSQL: results stored, progress seen by WatchJob, retries with
 // backoff, dead after the last attempt or a permanent failure, a dead job
 // re-driven with RetryJob, a rate-limited answer pausing its kind,
-// cancellation reaching the running function (its latency printed), and a
-// SIGTERM that hands the running job back for another worker.
+// cancellation reaching the running function (its latency printed), a
+// SIGTERM that hands the running job back for another worker, and the Node
+// Client submitting and watching a job.
 //
 // node_modules is not a Bazel input: scripts/setup.sh installs it into the
 // repository's clients/node, which the runfiles of //clients/node point to.
@@ -18,6 +19,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,7 @@
 #include "gtest/gtest.h"
 #include "quarry/gateway/v1/job_kind_service.grpc.pb.h"
 #include "quarry/gateway/v1/job_service.grpc.pb.h"
+#include "tests/e2e/worker_processes.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/suite.h"
 
@@ -72,30 +75,16 @@ std::string TestPath(const char* variable, const std::string& name) {
   return absl::StrCat(dir ? dir : "/tmp", "/", name);
 }
 
-class NodeWorkerTest : public ::testing::Test {
+class NodeWorkerTest : public e2e::WorkerProcessesTest {
  protected:
   static void SetUpTestSuite() {
     missing_ = MissingPrerequisite();
-    if (!missing_.empty()) return;
-    testing::SuiteOptions options;
-    options.gateways = 2;
-    options.nginx = true;
-    auto suite = Suite::Start(options);
-    ASSERT_TRUE(suite.ok()) << suite.status();
-    suite_ = suite->release();
-  }
-  static void TearDownTestSuite() {
-    delete suite_;
-    suite_ = nullptr;
+    if (missing_.empty()) WorkerProcessesTest::SetUpTestSuite();
   }
 
   void SetUp() override {
     ASSERT_TRUE(missing_.empty()) << missing_;
-    ASSERT_NE(suite_, nullptr);
-    auto key = suite_->CreateApiKey("node", {"read", "write", "admin"}, 100000.0, 100000);
-    ASSERT_TRUE(key.ok()) << key.status();
-    key_ = *key;
-    jobs_ = JobService::NewStub(suite_->channel());
+    ASSERT_NO_FATAL_FAILURE(UseTenant("node"));
     kinds_ = JobKindService::NewStub(suite_->channel());
     // Backoff without jitter (200 ms, then 400 ms), so the time a job takes
     // to run out of attempts has a floor the test can check.
@@ -131,47 +120,12 @@ class NodeWorkerTest : public ::testing::Test {
     return worker.ok() ? *std::move(worker) : nullptr;
   }
 
-  Job Submit(const std::string& payload, const std::string& kind = "") {
-    SubmitJobRequest r;
-    r.set_kind(kind.empty() ? kind_ : kind);
-    r.set_payload_json(payload);
-    SubmitJobResponse out;
-    grpc::Status s = jobs_->SubmitJob(Suite::Context(key_).get(), r, &out);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return out.job();
-  }
+  using WorkerProcessesTest::Submit;
+  Job Submit(const std::string& payload) { return Submit(kind_, payload); }
 
-  Job Get(const std::string& id) {
-    GetJobRequest r;
-    r.set_id(id);
-    GetJobResponse out;
-    EXPECT_TRUE(jobs_->GetJob(Suite::Context(key_).get(), r, &out).ok());
-    return out.job();
-  }
-
-  // Polls until `done(job)` or `timeout`; the job as last read.
-  Job Until(const std::string& id, const std::function<bool(const Job&)>& done,
-            absl::Duration timeout = absl::Seconds(60)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    Job job = Get(id);
-    while (!done(job) && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(20));
-      job = Get(id);
-    }
-    return job;
-  }
-  static bool Ended(const Job& job) {
-    return job.state() == JOB_STATE_SUCCEEDED || job.state() == JOB_STATE_DEAD ||
-           job.state() == JOB_STATE_CANCELLED;
-  }
-  static bool Running(const Job& job) { return job.state() == JOB_STATE_RUNNING; }
-
-  static inline Suite* suite_ = nullptr;
   static inline std::string missing_;
   const std::string kind_ = "node.echo";
   const std::string limited_kind_ = "node.limited";
-  std::string key_;
-  std::unique_ptr<JobService::Stub> jobs_;
   std::unique_ptr<JobKindService::Stub> kinds_;
 };
 
@@ -242,7 +196,7 @@ TEST_F(NodeWorkerTest, RunsJobsThroughEveryOutcome) {
 
   // RateLimited(3600) pauses its kind for an hour and gives the job back
   // with the attempt not counted.
-  const Job limited = Submit(R"({"rate_limited": 3600})", limited_kind_);
+  const Job limited = Submit(limited_kind_, R"({"rate_limited": 3600})");
   Job paused = Until(limited.id(), [](const Job& j) { return !j.last_error().empty(); });
   EXPECT_EQ(paused.state(), JOB_STATE_QUEUED) << paused.ShortDebugString();
   EXPECT_EQ(paused.attempts(), 0);
@@ -277,6 +231,37 @@ TEST_F(NodeWorkerTest, RunsJobsThroughEveryOutcome) {
   auto status = worker->Wait(absl::Seconds(20));
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
+}
+
+// The Node Client against the real gateway: example_client.js submits a job,
+// prints each WatchJob update and the job GetJob reads, one JSON line each.
+TEST_F(NodeWorkerTest, TheNodeClientSubmitsAndWatchesAJob) {
+  auto worker = StartWorker("node-for-client");
+  ASSERT_NE(worker, nullptr);
+  const std::string log = TestPath("TEST_TMPDIR", "node-client.log");
+  std::filesystem::remove(log);
+  auto client = Subprocess::Start(
+      {NodeBinary(), testing::RunfilePath("clients/node/example_client.js"), "--target",
+       suite_->target(), "--key", key_, "--kind", kind_, "--payload", R"({"n": 3, "sleep": 1.5})"},
+      log);
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto status = (*client)->Wait(absl::Seconds(60));
+  ASSERT_TRUE(status.ok()) << status.status();
+  std::stringstream printed;
+  printed << std::ifstream(log).rdbuf();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << printed.str();
+  // Node's JSON.stringify writes no spaces; the payload and result were
+  // decoded from the API's JSON strings into objects (the gateway stores them
+  // with their keys sorted).
+  EXPECT_TRUE(absl::StrContains(printed.str(), R"("state":"RUNNING")")) << printed.str();
+  EXPECT_TRUE(absl::StrContains(printed.str(), R"("progress":0.5,"progressMessage":"working")"))
+      << printed.str();
+  EXPECT_TRUE(absl::StrContains(printed.str(), R"("payload":{"n":3,"sleep":1.5})"))
+      << printed.str();
+  EXPECT_TRUE(absl::StrContains(printed.str(), R"("result":{"echo":{"n":3,"sleep":1.5})"))
+      << printed.str();
+  worker->Signal(SIGTERM);
+  EXPECT_TRUE(worker->Wait(absl::Seconds(20)).ok());
 }
 
 TEST_F(NodeWorkerTest, SigtermHandsTheRunningJobBackForAnotherWorker) {
