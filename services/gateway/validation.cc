@@ -258,7 +258,37 @@ absl::Status ValidateSubmitJob(const quarry::gateway::v1::SubmitJobRequest& requ
                                request.run_at().seconds() > 253402300799)) {
     return Invalid("run_at", "must be a valid timestamp between 1970 and 9999");
   }
+  if (request.depends_on_size() > kMaxDependencies) {
+    return Invalid("depends_on", absl::StrCat("at most ", kMaxDependencies, " jobs, got ",
+                                              request.depends_on_size()));
+  }
+  for (int i = 0; i < request.depends_on_size(); ++i) {
+    QUARRY_RETURN_IF_ERROR(
+        ValidateJobId(absl::StrCat("depends_on[", i, "]"), request.depends_on(i)));
+  }
   return CheckString("idempotency_key", request.idempotency_key(), 0, kMaxIdempotencyKeyBytes);
+}
+
+absl::Status ValidateSubmitJobs(const quarry::gateway::v1::SubmitJobsRequest& request) {
+  if (request.jobs_size() < 1 || request.jobs_size() > kMaxJobsPerBatch) {
+    return Invalid("jobs", absl::StrCat("must hold 1..", kMaxJobsPerBatch, " jobs, got ",
+                                        request.jobs_size()));
+  }
+  for (int i = 0; i < request.jobs_size(); ++i) {
+    const auto& job = request.jobs(i);
+    const std::string prefix = absl::StrCat("jobs[", i, "]");
+    if (absl::Status s = ValidateSubmitJob(job.job()); !s.ok()) {
+      // Each of ValidateSubmitJob's messages starts with its field.
+      return absl::Status(s.code(), absl::StrCat(prefix, ".job.", s.message()));
+    }
+    QUARRY_RETURN_IF_ERROR(CheckString(prefix + ".ref", job.ref(), 0, kMaxJobRefBytes));
+    if (job.after_size() + job.job().depends_on_size() > kMaxDependencies) {
+      return Invalid(prefix + ".after",
+                     absl::StrCat("with job.depends_on at most ", kMaxDependencies, " jobs, got ",
+                                  job.after_size() + job.job().depends_on_size()));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidatePayloadJson(absl::string_view field, absl::string_view json) {

@@ -61,6 +61,9 @@ int EffectiveTopK(const quarry::gateway::v1::SearchRequest& request);
 // The request's own rules; whether the tenant has the kind is the store's to
 // say (NOT_FOUND), as kinds are data.
 absl::Status ValidateSubmitJob(const quarry::gateway::v1::SubmitJobRequest& request);
+// The batch's size and each job's fields, named "jobs[i].job.<field>";
+// refs and `after` are resolved by the core (Jobs::SubmitBatch).
+absl::Status ValidateSubmitJobs(const quarry::gateway::v1::SubmitJobsRequest& request);
 absl::Status ValidateJobId(absl::string_view field, absl::string_view id);
 // A job's JSON payload: at most 64 KiB, a JSON object (empty means {}), nested
 // at most kMaxPayloadDepth levels, no U+0000 in strings.

@@ -8,6 +8,7 @@
 #include "services/common/jobqueue/pg_job_store.h"
 #include "services/common/jobqueue/pg_schedule_store.h"
 #include "services/common/jobqueue/schedule.h"
+#include "services/common/status/macros.h"
 
 namespace quarry::worker {
 
@@ -63,8 +64,9 @@ absl::StatusOr<Scheduler::PassStats> Scheduler::RunOnce() {
             events.push_back({s.id, s.spec.kind, TickEvent::kSkipped});
             continue;
           }
-          jobqueue::pgjobs::EnqueueResult job =
-              jobqueue::pgjobs::Enqueue(txn, jobqueue::TickJobSpec(s, tick));
+          // A tick's job names no dependencies, the only cause of an error.
+          QUARRY_ASSIGN_OR_RETURN(jobqueue::pgjobs::EnqueueResult job,
+                                  jobqueue::pgjobs::Enqueue(txn, jobqueue::TickJobSpec(s, tick)));
           pass.last_job_id = job.job.id;
           last_state = job.job.state;
           if (job.created) events.push_back({s.id, s.spec.kind, TickEvent::kFired});

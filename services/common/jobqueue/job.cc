@@ -16,13 +16,15 @@ absl::string_view JobStateName(JobState state) {
       return "dead";
     case JobState::kCancelled:
       return "cancelled";
+    case JobState::kWaiting:
+      return "waiting";
   }
   return "unknown";
 }
 
 absl::StatusOr<JobState> ParseJobState(absl::string_view name) {
   for (JobState state : {JobState::kQueued, JobState::kRunning, JobState::kSucceeded,
-                         JobState::kDead, JobState::kCancelled}) {
+                         JobState::kDead, JobState::kCancelled, JobState::kWaiting}) {
     if (JobStateName(state) == name) return state;
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown job state \"", name, "\""));
@@ -44,6 +46,7 @@ Job NewQueuedJob(int64_t id, const JobSpec& spec, absl::Time now) {
   job.max_attempts = spec.max_attempts;
   job.idempotency_key = spec.idempotency_key;
   job.cost = spec.cost;
+  job.depends_on = spec.depends_on;
   job.created_at = now;
   return job;
 }

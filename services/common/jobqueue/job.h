@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -14,7 +15,8 @@ namespace quarry::jobqueue {
 // The life of a job. QUEUED -> RUNNING -> SUCCEEDED | (QUEUED again after a
 // retryable failure) | DEAD; QUEUED or RUNNING -> CANCELLED; DEAD -> QUEUED
 // when re-driven. Stored as the lower-case names in jobs.state.
-enum class JobState { kQueued, kRunning, kSucceeded, kDead, kCancelled };
+// kWaiting: not claimable until every job it depends on has succeeded.
+enum class JobState { kQueued, kRunning, kSucceeded, kDead, kCancelled, kWaiting };
 
 absl::string_view JobStateName(JobState state);
 absl::StatusOr<JobState> ParseJobState(absl::string_view name);
@@ -30,6 +32,8 @@ struct JobSpec {
   int max_attempts = 5;
   std::string idempotency_key;  // empty: none
   int64_t cost = 1;  // against the kind's cost_per_minute
+  // Jobs (of the same tenant) that must all succeed before this one runs.
+  std::vector<int64_t> depends_on;
 };
 
 // A job as stored.
@@ -55,6 +59,7 @@ struct Job {
   std::optional<absl::Time> started_at;
   std::optional<absl::Time> finished_at;
   int64_t cost = 1;
+  std::vector<int64_t> depends_on;
 };
 
 // The job `spec` becomes when stored as `id` at `now`, before any attempt:

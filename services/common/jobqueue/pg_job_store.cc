@@ -2,7 +2,11 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "services/common/pg/time_column.h"
 #include "services/common/sql/text_array.h"
 
@@ -20,6 +24,14 @@ constexpr char kColumns[] = R"(
   (extract(epoch from created_at) * 1000000)::bigint,
   (extract(epoch from started_at) * 1000000)::bigint,
   (extract(epoch from finished_at) * 1000000)::bigint, cost)";
+
+// The jobs a job waits for, as "1,5,9", appended to kColumns by the
+// client-facing reads (claims do not need it). job_dependencies has no `id`,
+// so `id` is the outer row's whatever the jobs table is called there.
+constexpr char kDependsOn[] = R"(
+  (SELECT coalesce(string_agg(d.depends_on::text, ',' ORDER BY d.depends_on), '')
+   FROM job_dependencies d WHERE d.job_id = id))";
+constexpr int kDependsOnColumn = 21;
 
 using ::quarry::pg::OptionalTime;
 
@@ -46,6 +58,13 @@ Job RowToJob(const pqxx::row& row) {
   job.started_at = OptionalTime(row[18]);
   job.finished_at = OptionalTime(row[19]);
   job.cost = row[20].as<int64_t>();
+  if (static_cast<int>(row.size()) > kDependsOnColumn) {
+    for (absl::string_view id : absl::StrSplit(row[kDependsOnColumn].as<std::string>(), ',',
+                                               absl::SkipEmpty())) {
+      int64_t value = 0;
+      if (absl::SimpleAtoi(id, &value)) job.depends_on.push_back(value);
+    }
+  }
   return job;
 }
 
@@ -68,30 +87,107 @@ constexpr char kTenant[] = "tenant_id IS NOT DISTINCT FROM $1";
 
 }  // namespace
 
-EnqueueResult Enqueue(pqxx::work& txn, const JobSpec& spec) {
+namespace {
+
+std::string BigintArray(const std::vector<int64_t>& ids) {
+  return absl::StrCat("{", absl::StrJoin(ids, ","), "}");
+}
+
+// How many of `ids` (the tenant's jobs) have not succeeded yet, each row
+// held FOR SHARE until commit: a dependency cannot finish between being
+// counted here and the new job's job_dependencies rows becoming visible to
+// its trigger, which would leave the new job waiting for ever.
+absl::StatusOr<int> HoldDependencies(pqxx::work& txn, std::optional<int64_t> tenant_id,
+                                     const std::vector<int64_t>& ids, absl::string_view field) {
+  pqxx::result r = txn.exec_params(
+      absl::StrCat("SELECT id, state FROM jobs WHERE ", kTenant,
+                   " AND id = ANY($2::bigint[]) ORDER BY id FOR SHARE"),
+      tenant_id, BigintArray(ids));
+  int unfinished = 0;
+  size_t found = 0;
+  for (const auto& row : r) {
+    ++found;
+    const std::string state = row[1].as<std::string>();
+    if (state == JobStateName(JobState::kDead) || state == JobStateName(JobState::kCancelled)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          field, ": job ", row[0].as<int64_t>(), " already ended ", absl::AsciiStrToUpper(state)));
+    }
+    if (state != JobStateName(JobState::kSucceeded)) ++unfinished;
+  }
+  if (found != ids.size()) {
+    for (int64_t id : ids) {
+      bool present = false;
+      for (const auto& row : r) present = present || row[0].as<int64_t>() == id;
+      if (!present) {
+        return absl::NotFoundError(absl::StrCat(field, ": job ", id, " not found"));
+      }
+    }
+  }
+  return unfinished;
+}
+
+std::optional<Job> FindByKey(pqxx::work& txn, std::optional<int64_t> tenant_id,
+                             const std::string& key) {
+  pqxx::result existing = txn.exec_params(
+      absl::StrCat("SELECT ", kColumns, ",", kDependsOn, " FROM jobs WHERE ", kTenant,
+                   " AND idempotency_key = $2"),
+      tenant_id, key);
+  if (existing.empty()) return std::nullopt;
+  return RowToJob(existing[0]);
+}
+
+}  // namespace
+
+absl::StatusOr<EnqueueResult> Enqueue(pqxx::work& txn, const JobSpec& spec,
+                                      absl::string_view depends_on_field) {
   const std::optional<std::string> key =
       spec.idempotency_key.empty() ? std::nullopt : std::optional<std::string>(spec.idempotency_key);
+  // A replay returns the first job even if its dependencies have ended since.
+  if (key.has_value() && !spec.depends_on.empty()) {
+    if (std::optional<Job> first = FindByKey(txn, spec.tenant_id, *key)) {
+      return EnqueueResult{*std::move(first), false};
+    }
+  }
+  std::vector<int64_t> depends_on = spec.depends_on;
+  std::sort(depends_on.begin(), depends_on.end());
+  depends_on.erase(std::unique(depends_on.begin(), depends_on.end()), depends_on.end());
+  int waiting_for = 0;
+  if (!depends_on.empty()) {
+    absl::StatusOr<int> unfinished =
+        HoldDependencies(txn, spec.tenant_id, depends_on, depends_on_field);
+    if (!unfinished.ok()) return unfinished.status();
+    waiting_for = *unfinished;
+  }
   const std::optional<double> run_at =
       spec.run_at.has_value() ? std::optional<double>(absl::ToUnixMicros(*spec.run_at) / 1e6)
                               : std::nullopt;
+  const absl::string_view state =
+      JobStateName(waiting_for > 0 ? JobState::kWaiting : JobState::kQueued);
   // ON CONFLICT without a target: whichever unique index holds the key, a
   // duplicate is skipped (after waiting for a concurrent inserter to commit).
   pqxx::result inserted = txn.exec_params(
       absl::StrCat("INSERT INTO jobs (tenant_id, kind, payload, priority, run_at, max_attempts, "
-                   "idempotency_key, cost) VALUES ($1, $2, $3::jsonb, $4, "
-                   "coalesce(to_timestamp($5), now()), $6, $7, $8) ON CONFLICT DO NOTHING "
-                   "RETURNING ",
+                   "idempotency_key, cost, state, waiting_for) VALUES ($1, $2, $3::jsonb, $4, "
+                   "coalesce(to_timestamp($5), now()), $6, $7, $8, $9, $10) "
+                   "ON CONFLICT DO NOTHING RETURNING ",
                    kColumns),
       spec.tenant_id, spec.kind, spec.payload_json, spec.priority, run_at, spec.max_attempts, key,
-      spec.cost);
-  if (!inserted.empty()) return {RowToJob(inserted[0]), true};
-  pqxx::result existing = txn.exec_params(
-      absl::StrCat("SELECT ", kColumns, " FROM jobs WHERE ", kTenant, " AND idempotency_key = $2"),
-      spec.tenant_id, spec.idempotency_key);
-  if (existing.empty()) {
+      spec.cost, std::string(state), waiting_for);
+  if (!inserted.empty()) {
+    Job job = RowToJob(inserted[0]);
+    if (!depends_on.empty()) {
+      txn.exec_params("INSERT INTO job_dependencies (job_id, depends_on) "
+                      "SELECT $1, unnest($2::bigint[])",
+                      job.id, BigintArray(depends_on));
+      job.depends_on = depends_on;
+    }
+    return EnqueueResult{std::move(job), true};
+  }
+  std::optional<Job> existing = FindByKey(txn, spec.tenant_id, spec.idempotency_key);
+  if (!existing.has_value()) {
     throw pqxx::unique_violation("job insert skipped but no job has its idempotency key");
   }
-  return {RowToJob(existing[0]), false};
+  return EnqueueResult{*std::move(existing), false};
 }
 
 namespace {
@@ -365,8 +461,9 @@ int RecoverExpiredLeases(pqxx::work& txn) {
 
 std::optional<Job> Get(pqxx::work& txn, std::optional<int64_t> tenant_id, int64_t id) {
   pqxx::result r = txn.exec_params(
-      absl::StrCat("SELECT ", kColumns, " FROM jobs WHERE ", kTenant, " AND id = $2"), tenant_id,
-      id);
+      absl::StrCat("SELECT ", kColumns, ",", kDependsOn, " FROM jobs WHERE ", kTenant,
+                   " AND id = $2"),
+      tenant_id, id);
   if (r.empty()) return std::nullopt;
   return RowToJob(r[0]);
 }
@@ -374,21 +471,32 @@ std::optional<Job> Get(pqxx::work& txn, std::optional<int64_t> tenant_id, int64_
 std::optional<Job> Cancel(pqxx::work& txn, std::optional<int64_t> tenant_id, int64_t id) {
   txn.exec_params(absl::StrCat(R"(
     UPDATE jobs SET updated_at = now(),
-      state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE state END,
-      finished_at = CASE WHEN state = 'queued' THEN now() ELSE finished_at END,
+      state = CASE WHEN state = 'running' THEN state ELSE 'cancelled' END,
+      finished_at = CASE WHEN state = 'running' THEN finished_at ELSE now() END,
+      waiting_for = 0,
       cancel_requested = CASE WHEN state = 'running' THEN true ELSE cancel_requested END
     WHERE )",
-                               kTenant, " AND id = $2 AND state IN ('queued', 'running')"),
+                               kTenant, " AND id = $2 AND state IN ('waiting', 'queued', 'running')"),
                   tenant_id, id);
   return Get(txn, tenant_id, id);
 }
 
 std::optional<Job> Retry(pqxx::work& txn, std::optional<int64_t> tenant_id, int64_t id) {
-  txn.exec_params(absl::StrCat("UPDATE jobs SET state = 'queued', attempts = 0, run_at = now(), "
+  // Its dependencies are held as at submit, so none finishes between the
+  // count and the commit; one still DEAD keeps it waiting until that one is
+  // re-driven and succeeds.
+  pqxx::result waiting = txn.exec_params(
+      "SELECT count(*) FILTER (WHERE p.state <> 'succeeded') FROM "
+      "(SELECT p.state FROM job_dependencies d JOIN jobs p ON p.id = d.depends_on "
+      " WHERE d.job_id = $1 ORDER BY p.id FOR SHARE OF p) p",
+      id);
+  const int waiting_for = waiting[0][0].as<int>();
+  txn.exec_params(absl::StrCat("UPDATE jobs SET state = CASE WHEN $3 > 0 THEN 'waiting' ELSE "
+                               "'queued' END, waiting_for = $3, attempts = 0, run_at = now(), "
                                "finished_at = NULL, cancel_requested = false, updated_at = now() "
                                "WHERE ",
                                kTenant, " AND id = $2 AND state = 'dead'"),
-                  tenant_id, id);
+                  tenant_id, id, waiting_for);
   return Get(txn, tenant_id, id);
 }
 
@@ -398,7 +506,7 @@ std::vector<Job> List(pqxx::work& txn, std::optional<int64_t> tenant_id,
   for (JobState state : filter.states) states.emplace_back(JobStateName(state));
   const std::string states_array = sql::TextArray(states);
   return RowsToJobs(txn.exec_params(
-      absl::StrCat("SELECT ", kColumns, " FROM jobs WHERE ", kTenant,
+      absl::StrCat("SELECT ", kColumns, ",", kDependsOn, " FROM jobs WHERE ", kTenant,
                    " AND ($2 = '{}' OR state = ANY($2::text[]))"
                    " AND ($3 = '' OR kind = $3)"
                    " AND ($4 = 0 OR id < $4)"

@@ -22,10 +22,16 @@ namespace quarry::jobqueue {
 // values they take and return, are in pg_job_types.h.
 namespace pgjobs {
 
-// Inserts a queued job. With an idempotency key already used by the tenant,
-// returns that job instead; concurrent submits with one key wait for each
-// other on the unique index and all return the one job.
-EnqueueResult Enqueue(pqxx::work& txn, const JobSpec& spec);
+// Inserts a job: queued, or waiting when some of spec.depends_on (jobs of
+// the same tenant) have not succeeded yet; migration 0006's trigger queues
+// it when they all have, and ends it DEAD when one ends DEAD or CANCELLED.
+// A dependency not found is NOT_FOUND and one already DEAD or CANCELLED is
+// FAILED_PRECONDITION, both naming `depends_on_field`. With an idempotency
+// key already used by the tenant, returns that job instead; concurrent
+// submits with one key wait for each other on the unique index and all
+// return the one job.
+absl::StatusOr<EnqueueResult> Enqueue(pqxx::work& txn, const JobSpec& spec,
+                                      absl::string_view depends_on_field = "depends_on");
 
 // See JobQueue::Claim. FOR UPDATE SKIP LOCKED lets many workers claim at once
 // without waiting on each other's rows. Kinds registered in job_kinds with
@@ -66,10 +72,11 @@ int RecoverExpiredLeases(pqxx::work& txn);
 // Client-facing operations, scoped to a tenant (nullopt: system jobs only).
 // A job of another tenant is indistinguishable from a missing one.
 std::optional<Job> Get(pqxx::work& txn, std::optional<int64_t> tenant_id, int64_t id);
-// Cancels a queued job at once or flags a running one; returns the job after,
+// Cancels a waiting or queued job at once or flags a running one; returns the job after,
 // nullopt if not found. Finished jobs are returned unchanged.
 std::optional<Job> Cancel(pqxx::work& txn, std::optional<int64_t> tenant_id, int64_t id);
-// Re-queues a DEAD job with its attempts reset; returns the job after,
+// Re-queues a DEAD job with its attempts reset (waiting again if some of
+// its dependencies have not succeeded); returns the job after,
 // nullopt if not found. Jobs in other states are returned unchanged.
 std::optional<Job> Retry(pqxx::work& txn, std::optional<int64_t> tenant_id, int64_t id);
 

@@ -36,6 +36,11 @@ inline constexpr int kMaxPriority = 1000;
 inline constexpr int kDefaultMaxAttempts = 5;
 inline constexpr int kMaxMaxAttempts = 100;
 inline constexpr size_t kMaxIdempotencyKeyBytes = 128;
+// A job waits for at most this many others; a batch submit holds at most
+// kMaxJobsPerBatch jobs, named inside it by refs of up to kMaxJobRefBytes.
+inline constexpr int kMaxDependencies = 32;
+inline constexpr int kMaxJobsPerBatch = 100;
+inline constexpr size_t kMaxJobRefBytes = 64;
 inline constexpr size_t kMaxJobIdBytes = 20;
 inline constexpr size_t kMaxKeyNameBytes = 128;
 inline constexpr size_t kMaxKeyIdBytes = 64;

@@ -50,6 +50,7 @@ v1::JobState JobStateToProto(jobqueue::JobState state) {
     case jobqueue::JobState::kSucceeded: return v1::JOB_STATE_SUCCEEDED;
     case jobqueue::JobState::kDead: return v1::JOB_STATE_DEAD;
     case jobqueue::JobState::kCancelled: return v1::JOB_STATE_CANCELLED;
+    case jobqueue::JobState::kWaiting: return v1::JOB_STATE_WAITING;
   }
   return v1::JOB_STATE_UNSPECIFIED;
 }
@@ -61,6 +62,7 @@ std::optional<jobqueue::JobState> JobStateFromProto(int state) {
     case v1::JOB_STATE_SUCCEEDED: return jobqueue::JobState::kSucceeded;
     case v1::JOB_STATE_DEAD: return jobqueue::JobState::kDead;
     case v1::JOB_STATE_CANCELLED: return jobqueue::JobState::kCancelled;
+    case v1::JOB_STATE_WAITING: return jobqueue::JobState::kWaiting;
     default: return std::nullopt;
   }
 }
@@ -92,6 +94,7 @@ void ToProto(const jobqueue::Job& job, v1::Job* out) {
   SetTime(job.created_at, out->mutable_create_time());
   if (job.started_at) SetTime(*job.started_at, out->mutable_start_time());
   if (job.finished_at) SetTime(*job.finished_at, out->mutable_finish_time());
+  for (int64_t id : job.depends_on) out->add_depends_on(absl::StrCat(id));
 }
 
 void ToProto(const store::KeyRecord& key, const RateLimit& limit, v1::ApiKey* out) {

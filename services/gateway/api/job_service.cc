@@ -9,22 +9,51 @@
 
 namespace quarry::gateway {
 
+namespace {
+
+Jobs::Submission SubmissionOf(const v1::SubmitJobRequest& request) {
+  Jobs::Submission submission;
+  submission.kind = request.kind();
+  submission.payload_json = request.payload_json();
+  submission.priority = request.priority();
+  if (request.has_run_at()) submission.run_at = FromProto(request.run_at());
+  submission.max_attempts = request.max_attempts();
+  submission.idempotency_key = request.idempotency_key();
+  submission.cost = request.cost();
+  submission.depends_on.assign(request.depends_on().begin(), request.depends_on().end());
+  return submission;
+}
+
+}  // namespace
+
 grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext* context,
                                        const v1::SubmitJobRequest* request,
                                        v1::SubmitJobResponse* response) {
   return admit_.Run(*context, Scope::kWrite, [&](const Principal& caller) -> absl::Status {
     QUARRY_RETURN_IF_ERROR(ValidateSubmitJob(*request));
-    Jobs::Submission submission;
-    submission.kind = request->kind();
-    submission.payload_json = request->payload_json();
-    submission.priority = request->priority();
-    if (request->has_run_at()) submission.run_at = FromProto(request->run_at());
-    submission.max_attempts = request->max_attempts();
-    submission.idempotency_key = request->idempotency_key();
-    submission.cost = request->cost();
-    QUARRY_ASSIGN_OR_RETURN(auto result, jobs_.Submit(caller.tenant_id, submission));
+    QUARRY_ASSIGN_OR_RETURN(auto result, jobs_.Submit(caller.tenant_id, SubmissionOf(*request)));
     ToProto(result.job, response->mutable_job());
     response->set_created(result.created);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status JobServiceImpl::SubmitJobs(grpc::ServerContext* context,
+                                        const v1::SubmitJobsRequest* request,
+                                        v1::SubmitJobsResponse* response) {
+  return admit_.Run(*context, Scope::kWrite, [&](const Principal& caller) -> absl::Status {
+    QUARRY_RETURN_IF_ERROR(ValidateSubmitJobs(*request));
+    std::vector<Jobs::BatchJob> batch;
+    batch.reserve(request->jobs_size());
+    for (const v1::BatchJob& job : request->jobs()) {
+      batch.push_back({job.ref(), SubmissionOf(job.job()), {job.after().begin(), job.after().end()}});
+    }
+    QUARRY_ASSIGN_OR_RETURN(auto results, jobs_.SubmitBatch(caller.tenant_id, batch));
+    for (const auto& result : results) {
+      v1::SubmitJobResponse* out = response->add_jobs();
+      ToProto(result.job, out->mutable_job());
+      out->set_created(result.created);
+    }
     return absl::OkStatus();
   });
 }

@@ -13,6 +13,8 @@ class JobServiceImpl final : public quarry::gateway::v1::JobService::Service {
   JobServiceImpl(Admitter& admit, Jobs& jobs) : admit_(admit), jobs_(jobs) {}
   grpc::Status SubmitJob(grpc::ServerContext*, const v1::SubmitJobRequest*,
                          v1::SubmitJobResponse*) override;
+  grpc::Status SubmitJobs(grpc::ServerContext*, const v1::SubmitJobsRequest*,
+                          v1::SubmitJobsResponse*) override;
   grpc::Status GetJob(grpc::ServerContext*, const v1::GetJobRequest*, v1::GetJobResponse*) override;
   grpc::Status ListJobs(grpc::ServerContext*, const v1::ListJobsRequest*,
                         v1::ListJobsResponse*) override;

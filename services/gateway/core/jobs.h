@@ -27,6 +27,7 @@ class Jobs {
     int max_attempts = 0;  // 0: the kind's default
     std::string idempotency_key;
     int64_t cost = 0;  // 0: 1
+    std::vector<std::string> depends_on;  // job ids, well-formed (validated by the caller)
   };
   // `created` false: the tenant already used the idempotency key; the job
   // returned is that one. NOT_FOUND naming the kind when the tenant sees no
@@ -34,6 +35,19 @@ class Jobs {
   // kind's per-minute budget (such a job could never start).
   absl::StatusOr<jobqueue::pgjobs::EnqueueResult> Submit(int64_t tenant_id,
                                                          const Submission& submission);
+
+  // One job of a batch: `ref` names it for the `after` of the others.
+  struct BatchJob {
+    std::string ref;
+    Submission submission;
+    std::vector<std::string> after;
+  };
+  // Submits every job of `jobs` atomically, each after the jobs its `after`
+  // names. INVALID_ARGUMENT naming "jobs[i].ref" for a duplicate ref and
+  // "jobs[i].after" for an unknown ref or a cycle (naming the refs in it).
+  // Results are in the order of `jobs`.
+  absl::StatusOr<std::vector<jobqueue::pgjobs::EnqueueResult>> SubmitBatch(
+      int64_t tenant_id, const std::vector<BatchJob>& jobs);
 
   // The id of a job as clients write it; INVALID_ARGUMENT naming `id`.
   static absl::StatusOr<int64_t> ParseId(const std::string& id);
@@ -63,6 +77,11 @@ class Jobs {
   absl::StatusOr<std::vector<store::JobKindStatsRow>> KindStats(int64_t tenant_id);
 
  private:
+  // The store's view of one submission; errors name fields under `prefix`
+  // ("" for a single job, "jobs[i].job." in a batch).
+  absl::StatusOr<JobStore::NewJob> Prepare(int64_t tenant_id, const Submission& submission,
+                                           const std::string& prefix);
+
   JobStore& jobs_;
   JobWatcher& watcher_;
 };

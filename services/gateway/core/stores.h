@@ -96,18 +96,30 @@ class DocumentStore {
 class JobStore {
  public:
   virtual ~JobStore() = default;
-  // Enqueues `spec` (an idempotency key the tenant already used returns
-  // that job, created = false). With `collection`, the tenant's live
-  // collection of that name is locked in the same transaction and `bind`
-  // completes the spec from it (CollectionNotFound otherwise).
-  // The job's kind (the tenant's own or a system kind; NOT_FOUND naming it
-  // otherwise) is held in the same transaction, so it cannot be deleted
-  // under the job, and `rule` completes or refuses the spec from it.
+  // One job to enqueue. With `collection`, the tenant's live collection of
+  // that name is locked in the same transaction and `bind` completes the
+  // spec from it (CollectionNotFound otherwise). The job's kind (the
+  // tenant's own or a system kind; NOT_FOUND naming it otherwise) is held
+  // in the same transaction, so it cannot be deleted under the job, and
+  // `rule` completes or refuses the spec from it. `after` names earlier
+  // entries of the same call whose ids join spec.depends_on once they have
+  // them; errors about spec.depends_on name `depends_on_field`.
   using Bind = std::function<void(const store::CollectionRecord&, jobqueue::JobSpec&)>;
   using KindRule = std::function<absl::Status(const jobqueue::JobKind&, jobqueue::JobSpec&)>;
-  virtual absl::StatusOr<jobqueue::pgjobs::EnqueueResult> Enqueue(
-      jobqueue::JobSpec spec, const std::optional<std::string>& collection, const Bind& bind,
-      const KindRule& rule) = 0;
+  struct NewJob {
+    jobqueue::JobSpec spec;
+    std::optional<std::string> collection;
+    Bind bind;
+    KindRule rule;
+    std::vector<int> after;
+    std::string depends_on_field = "depends_on";
+  };
+  // Enqueues every job of `jobs` in one transaction, all or none, in order
+  // (so each `after` index must be below its own). An idempotency key the
+  // tenant already used returns that job, created = false. The results are
+  // in the order of `jobs`.
+  virtual absl::StatusOr<std::vector<jobqueue::pgjobs::EnqueueResult>> Enqueue(
+      std::vector<NewJob> jobs) = 0;
   // NOT_FOUND for a job of another tenant.
   virtual absl::StatusOr<jobqueue::Job> Get(int64_t tenant_id, int64_t id) = 0;
   virtual absl::StatusOr<std::vector<jobqueue::Job>> List(

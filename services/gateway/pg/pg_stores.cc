@@ -73,7 +73,8 @@ absl::StatusOr<DeletedCollection> PgCollectionStore::Delete(int64_t tenant_id,
                             LockCollection(txn, tenant_id, name, store::CollectionLock::kDelete));
     DeletedCollection deleted;
     deleted.collection = collection;
-    deleted.purge_job_id = jobqueue::pgjobs::Enqueue(txn, purge).job.id;
+    QUARRY_ASSIGN_OR_RETURN(auto purge_job, jobqueue::pgjobs::Enqueue(txn, purge));
+    deleted.purge_job_id = purge_job.job.id;
     store::SoftDeleteCollection(txn, collection.id);  // Documents last (seq lock).
     return deleted;
   });
@@ -96,7 +97,8 @@ absl::StatusOr<UpsertOutcome> PgDocumentStore::Upsert(
     QUARRY_ASSIGN_OR_RETURN(out.collection, LockCollection(txn, tenant_id, collection));
     QUARRY_ASSIGN_OR_RETURN(jobqueue::JobSpec spec, job_for(out.collection));
     // The job first, so the document-order lock is held only for the rows.
-    out.job = jobqueue::pgjobs::Enqueue(txn, spec).job;
+    QUARRY_ASSIGN_OR_RETURN(auto job, jobqueue::pgjobs::Enqueue(txn, spec));
+    out.job = std::move(job.job);
     out.result = store::UpsertDocuments(txn, out.collection, documents);
     return out;
   });
@@ -128,24 +130,30 @@ absl::StatusOr<int64_t> PgDocumentStore::MaxSequence(int64_t collection_id,
 
 // ----------------------------------------------------------------------- jobs
 
-absl::StatusOr<jobqueue::pgjobs::EnqueueResult> PgJobStore::Enqueue(
-    jobqueue::JobSpec spec, const std::optional<std::string>& collection, const Bind& bind,
-    const KindRule& rule) {
-  // The job, its kind and the collection it names are checked in one
+absl::StatusOr<std::vector<jobqueue::pgjobs::EnqueueResult>> PgJobStore::Enqueue(
+    std::vector<NewJob> jobs) {
+  // The jobs, their kinds and the collections they name are checked in one
   // transaction, as writes of documents are.
   return pool_.WithTransaction(
-      [&](pqxx::work& txn) -> absl::StatusOr<jobqueue::pgjobs::EnqueueResult> {
-        jobqueue::JobSpec bound = spec;
-        QUARRY_ASSIGN_OR_RETURN(
-            jobqueue::JobKind kind,
-            jobqueue::pgkinds::HoldForSubmit(txn, spec.tenant_id.value_or(0), spec.kind));
-        QUARRY_RETURN_IF_ERROR(rule(kind, bound));
-        if (collection.has_value()) {
-          QUARRY_ASSIGN_OR_RETURN(auto locked,
-                                  LockCollection(txn, spec.tenant_id.value_or(0), *collection));
-          bind(locked, bound);
+      [&](pqxx::work& txn) -> absl::StatusOr<std::vector<jobqueue::pgjobs::EnqueueResult>> {
+        std::vector<jobqueue::pgjobs::EnqueueResult> out;
+        out.reserve(jobs.size());
+        for (const NewJob& job : jobs) {
+          jobqueue::JobSpec bound = job.spec;
+          const int64_t tenant = bound.tenant_id.value_or(0);
+          QUARRY_ASSIGN_OR_RETURN(jobqueue::JobKind kind,
+                                  jobqueue::pgkinds::HoldForSubmit(txn, tenant, bound.kind));
+          QUARRY_RETURN_IF_ERROR(job.rule(kind, bound));
+          if (job.collection.has_value()) {
+            QUARRY_ASSIGN_OR_RETURN(auto locked, LockCollection(txn, tenant, *job.collection));
+            job.bind(locked, bound);
+          }
+          for (int earlier : job.after) bound.depends_on.push_back(out[earlier].job.id);
+          QUARRY_ASSIGN_OR_RETURN(auto enqueued,
+                                  jobqueue::pgjobs::Enqueue(txn, bound, job.depends_on_field));
+          out.push_back(std::move(enqueued));
         }
-        return jobqueue::pgjobs::Enqueue(txn, bound);
+        return out;
       });
 }
 

@@ -55,9 +55,8 @@ class PgDocumentStore final : public DocumentStore {
 class PgJobStore final : public JobStore {
  public:
   PgJobStore(pg::Pool& pool, jobqueue::PgJobQueue& queue) : pool_(pool), queue_(queue) {}
-  absl::StatusOr<jobqueue::pgjobs::EnqueueResult> Enqueue(
-      jobqueue::JobSpec spec, const std::optional<std::string>& collection, const Bind& bind,
-      const KindRule& rule) override;
+  absl::StatusOr<std::vector<jobqueue::pgjobs::EnqueueResult>> Enqueue(
+      std::vector<NewJob> jobs) override;
   absl::StatusOr<jobqueue::Job> Get(int64_t tenant_id, int64_t id) override;
   absl::StatusOr<std::vector<jobqueue::Job>> List(
       int64_t tenant_id, const jobqueue::pgjobs::ListFilter& filter) override;

@@ -75,6 +75,34 @@ class PgStoresTest : public ::testing::Test {
     return [](const jobqueue::JobKind&, jobqueue::JobSpec&) { return absl::OkStatus(); };
   }
 
+  // One job through the batch interface, as Jobs::Submit sends it.
+  absl::StatusOr<jobqueue::pgjobs::EnqueueResult> EnqueueOne(
+      const jobqueue::JobSpec& spec, const std::optional<std::string>& collection,
+      JobStore::Bind bind, JobStore::KindRule rule) {
+    JobStore::NewJob job;
+    job.spec = spec;
+    job.collection = collection;
+    job.bind = std::move(bind);
+    job.rule = std::move(rule);
+    auto enqueued = jobs_->Enqueue({std::move(job)});
+    if (!enqueued.ok()) return enqueued.status();
+    return enqueued->front();
+  }
+
+  std::string StateOf(int64_t id) {
+    auto job = jobs_->Get(tenants_[0], id);
+    EXPECT_TRUE(job.ok()) << job.status();
+    return job.ok() ? std::string(jobqueue::JobStateName(job->state)) : "";
+  }
+
+  void Finish(int64_t id, const std::string& state) {
+    auto done = db_.pool->WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<int> {
+      txn.exec_params("UPDATE jobs SET state = $2, finished_at = now() WHERE id = $1", id, state);
+      return 0;
+    });
+    ASSERT_TRUE(done.ok()) << done.status();
+  }
+
   int64_t JobCount() {
     auto count = db_.pool->WithTransaction([](pqxx::work& txn) -> absl::StatusOr<int64_t> {
       return txn.exec1("SELECT count(*) FROM jobs")[0].as<int64_t>();
@@ -153,8 +181,8 @@ TEST_F(PgStoresTest, NoWriteLandsInADeletedCollection) {
   jobqueue::JobSpec reindex;
   reindex.tenant_id = tenants_[0];
   reindex.kind = "reindex_collection";
-  auto job = jobs_->Enqueue(reindex, "docs",
-                            [](const store::CollectionRecord&, jobqueue::JobSpec&) {}, AnyKind());
+  auto job = EnqueueOne(reindex, "docs",
+                        [](const store::CollectionRecord&, jobqueue::JobSpec&) {}, AnyKind());
   EXPECT_EQ(job.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(JobCount(), 1);  // the purge only
 }
@@ -168,11 +196,11 @@ TEST_F(PgStoresTest, EnqueueBindsTheCollectionAndHonoursTheIdempotencyKey) {
   auto bind = [](const store::CollectionRecord& c, jobqueue::JobSpec& bound) {
     bound.payload_json = absl::StrCat(R"({"collection_id": )", c.id, "}");
   };
-  auto first = jobs_->Enqueue(spec, "docs", bind, AnyKind());
+  auto first = EnqueueOne(spec, "docs", bind, AnyKind());
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_TRUE(first->created);
   EXPECT_THAT(first->job.payload_json, ::testing::HasSubstr(absl::StrCat(collection.id)));
-  auto again = jobs_->Enqueue(spec, "docs", bind, AnyKind());
+  auto again = EnqueueOne(spec, "docs", bind, AnyKind());
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_FALSE(again->created);
   EXPECT_EQ(again->job.id, first->job.id);
@@ -193,20 +221,20 @@ TEST_F(PgStoresTest, EnqueueNeedsAKindTheTenantSeesAndAppliesItsRule) {
     bound.max_attempts = kind.max_attempts;
     return absl::OkStatus();
   };
-  auto enqueued = jobs_->Enqueue(spec, std::nullopt, nullptr, defaults);
+  auto enqueued = EnqueueOne(spec, std::nullopt, nullptr, defaults);
   ASSERT_TRUE(enqueued.ok()) << enqueued.status();
   EXPECT_EQ(enqueued->job.max_attempts, 9);
   // The other tenant does not see the kind.
   spec.tenant_id = tenants_[1];
-  auto theirs = jobs_->Enqueue(spec, std::nullopt, nullptr, defaults);
+  auto theirs = EnqueueOne(spec, std::nullopt, nullptr, defaults);
   EXPECT_EQ(theirs.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(theirs.status().message(), "job kind \"ticket.triage\" not found");
   // A refusing rule enqueues nothing.
   spec.tenant_id = tenants_[0];
-  auto refused = jobs_->Enqueue(spec, std::nullopt, nullptr,
-                                [](const jobqueue::JobKind&, jobqueue::JobSpec&) {
-                                  return absl::InvalidArgumentError("cost: too much");
-                                });
+  auto refused = EnqueueOne(spec, std::nullopt, nullptr,
+                            [](const jobqueue::JobKind&, jobqueue::JobSpec&) {
+                              return absl::InvalidArgumentError("cost: too much");
+                            });
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(JobCount(), 1);
   // The kind cannot go while its job is queued.
@@ -245,6 +273,109 @@ TEST_F(PgStoresTest, ADeleteRacingAnotherDocumentWriterDoesNotDeadlock) {
   });
   ASSERT_TRUE(live.ok()) << live.status();
   EXPECT_EQ(*live, 0);
+}
+
+TEST_F(PgStoresTest, AJobWaitsForItsDependenciesAndDiesWithThem) {
+  // A batch: fetch, then parse after fetch, then report after parse and an
+  // outside job; all in one transaction.
+  jobqueue::JobSpec base;
+  base.tenant_id = tenants_[0];
+  base.kind = "refresh_stats";
+  auto outside = EnqueueOne(base, std::nullopt, nullptr, AnyKind());
+  ASSERT_TRUE(outside.ok()) << outside.status();
+  std::vector<JobStore::NewJob> batch(3);
+  for (auto& job : batch) {
+    job.spec = base;
+    job.rule = AnyKind();
+  }
+  batch[1].after = {0};
+  batch[2].after = {1};
+  batch[2].spec.depends_on = {outside->job.id};
+  auto graph = jobs_->Enqueue(batch);
+  ASSERT_TRUE(graph.ok()) << graph.status();
+  ASSERT_EQ(graph->size(), 3u);
+  const int64_t fetch = (*graph)[0].job.id, parse = (*graph)[1].job.id,
+                report = (*graph)[2].job.id;
+  EXPECT_EQ(StateOf(fetch), "queued");
+  EXPECT_EQ(StateOf(parse), "waiting");
+  EXPECT_EQ(StateOf(report), "waiting");
+  auto read = jobs_->Get(tenants_[0], report);
+  ASSERT_TRUE(read.ok());
+  EXPECT_THAT(read->depends_on, ::testing::UnorderedElementsAre(outside->job.id, parse));
+
+  // Each success releases what waited only for it.
+  Finish(fetch, "succeeded");
+  EXPECT_EQ(StateOf(parse), "queued");
+  EXPECT_EQ(StateOf(report), "waiting");
+  Finish(parse, "succeeded");
+  EXPECT_EQ(StateOf(report), "waiting");  // the outside job still runs
+  Finish(outside->job.id, "succeeded");
+  EXPECT_EQ(StateOf(report), "queued");
+
+  // A dead dependency kills its waiting dependents down the graph.
+  auto root = EnqueueOne(base, std::nullopt, nullptr, AnyKind());
+  ASSERT_TRUE(root.ok());
+  jobqueue::JobSpec child = base;
+  child.depends_on = {root->job.id};
+  auto mid = EnqueueOne(child, std::nullopt, nullptr, AnyKind());
+  ASSERT_TRUE(mid.ok());
+  child.depends_on = {mid->job.id};
+  auto leaf = EnqueueOne(child, std::nullopt, nullptr, AnyKind());
+  ASSERT_TRUE(leaf.ok());
+  Finish(root->job.id, "dead");
+  EXPECT_EQ(StateOf(mid->job.id), "dead");
+  EXPECT_EQ(StateOf(leaf->job.id), "dead");
+  auto dead_leaf = jobs_->Get(tenants_[0], leaf->job.id);
+  ASSERT_TRUE(dead_leaf.ok());
+  EXPECT_EQ(dead_leaf->last_error, absl::StrCat("dependency ", mid->job.id, " ended DEAD"));
+
+  // Submitting after a job that already ended DEAD, or one of another
+  // tenant's, is refused and stores nothing.
+  const int64_t before = JobCount();
+  child.depends_on = {root->job.id};
+  auto late = EnqueueOne(child, std::nullopt, nullptr, AnyKind());
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kFailedPrecondition) << late.status();
+  EXPECT_EQ(late.status().message(),
+            absl::StrCat("depends_on: job ", root->job.id, " already ended DEAD"));
+  jobqueue::JobSpec theirs = base;
+  theirs.tenant_id = tenants_[1];
+  theirs.depends_on = {fetch};
+  EXPECT_EQ(EnqueueOne(theirs, std::nullopt, nullptr, AnyKind()).status().code(),
+            absl::StatusCode::kNotFound);
+  // All or none: the second job's refusal takes the first with it.
+  std::vector<JobStore::NewJob> half(2);
+  for (auto& job : half) {
+    job.spec = base;
+    job.rule = AnyKind();
+  }
+  half[1].spec.depends_on = {root->job.id};
+  half[1].depends_on_field = "jobs[1].job.depends_on";
+  auto refused = jobs_->Enqueue(half);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.status().message()),
+              ::testing::StartsWith("jobs[1].job.depends_on: "));
+  EXPECT_EQ(JobCount(), before);
+
+  // Re-driving a dead dependent waits again for what has not succeeded.
+  auto retried = jobs_->Retry(tenants_[0], mid->job.id);
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(retried->state, jobqueue::JobState::kWaiting);
+  auto retried_root = jobs_->Retry(tenants_[0], root->job.id);
+  ASSERT_TRUE(retried_root.ok());
+  EXPECT_EQ(retried_root->state, jobqueue::JobState::kQueued);
+  Finish(root->job.id, "succeeded");
+  EXPECT_EQ(StateOf(mid->job.id), "queued");
+  // Cancelling a waiting job ends it at once.
+  auto waiting = EnqueueOne(child, std::nullopt, nullptr, AnyKind());
+  ASSERT_TRUE(waiting.ok()) << waiting.status();
+  EXPECT_EQ(waiting->job.state, jobqueue::JobState::kQueued);  // root succeeded
+  child.depends_on = {mid->job.id};
+  auto waits = EnqueueOne(child, std::nullopt, nullptr, AnyKind());
+  ASSERT_TRUE(waits.ok());
+  EXPECT_EQ(waits->job.state, jobqueue::JobState::kWaiting);
+  auto cancelled = jobs_->Cancel(tenants_[0], waits->job.id);
+  ASSERT_TRUE(cancelled.ok());
+  EXPECT_EQ(cancelled->state, jobqueue::JobState::kCancelled);
 }
 
 }  // namespace

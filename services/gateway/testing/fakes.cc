@@ -210,30 +210,64 @@ absl::Status FakeScheduleStore::Delete(int64_t tenant_id, const std::string& nam
 jobqueue::Job FakeJobStore::Insert(const jobqueue::JobSpec& spec) {
   jobqueue::Job job =
       jobqueue::NewQueuedJob(static_cast<int64_t>(jobs_.size()) + 1, spec, absl::Now());
+  for (int64_t id : spec.depends_on) {
+    if (jobs_[id - 1].state != jobqueue::JobState::kSucceeded) job.state = jobqueue::JobState::kWaiting;
+  }
   jobs_.push_back(job);
   return job;
 }
 
-absl::StatusOr<jobqueue::pgjobs::EnqueueResult> FakeJobStore::Enqueue(
-    jobqueue::JobSpec spec, const std::optional<std::string>& collection, const Bind& bind,
-    const KindRule& rule) {
-  auto kind = kinds_.Get(spec.tenant_id.value_or(0), spec.kind);
-  if (!kind.ok()) return kind.status();
-  if (absl::Status s = rule(*kind, spec); !s.ok()) return s;
-  if (collection.has_value()) {
-    auto found = collections_.Find(spec.tenant_id.value_or(0), *collection);
-    if (!found.ok()) return found.status();
-    bind(*found, spec);
+absl::StatusOr<std::vector<jobqueue::pgjobs::EnqueueResult>> FakeJobStore::Enqueue(
+    std::vector<NewJob> jobs) {
+  // Bind and check every job before storing any, so a refused one leaves
+  // nothing behind.
+  std::vector<jobqueue::JobSpec> bound;
+  for (NewJob& job : jobs) {
+    jobqueue::JobSpec spec = job.spec;
+    auto kind = kinds_.Get(spec.tenant_id.value_or(0), spec.kind);
+    if (!kind.ok()) return kind.status();
+    if (absl::Status s = job.rule(*kind, spec); !s.ok()) return s;
+    if (job.collection.has_value()) {
+      auto found = collections_.Find(spec.tenant_id.value_or(0), *job.collection);
+      if (!found.ok()) return found.status();
+      job.bind(*found, spec);
+    }
+    bound.push_back(std::move(spec));
   }
   absl::MutexLock lock(&mu_);
-  if (!spec.idempotency_key.empty()) {
-    for (const jobqueue::Job& job : jobs_) {
-      if (job.tenant_id == spec.tenant_id && job.idempotency_key == spec.idempotency_key) {
-        return jobqueue::pgjobs::EnqueueResult{job, false};
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    for (int64_t id : bound[i].depends_on) {
+      if (id < 1 || id > static_cast<int64_t>(jobs_.size()) ||
+          jobs_[id - 1].tenant_id != bound[i].tenant_id) {
+        return absl::NotFoundError(
+            absl::StrCat(jobs[i].depends_on_field, ": job ", id, " not found"));
+      }
+      const jobqueue::JobState state = jobs_[id - 1].state;
+      if (state == jobqueue::JobState::kDead || state == jobqueue::JobState::kCancelled) {
+        return absl::FailedPreconditionError(absl::StrCat(jobs[i].depends_on_field, ": job ", id,
+                                                          " already ended"));
       }
     }
   }
-  return jobqueue::pgjobs::EnqueueResult{Insert(spec), true};
+  std::vector<jobqueue::pgjobs::EnqueueResult> out;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    jobqueue::JobSpec& spec = bound[i];
+    for (int earlier : jobs[i].after) spec.depends_on.push_back(out[earlier].job.id);
+    std::optional<jobqueue::Job> existing;
+    if (!spec.idempotency_key.empty()) {
+      for (const jobqueue::Job& job : jobs_) {
+        if (job.tenant_id == spec.tenant_id && job.idempotency_key == spec.idempotency_key) {
+          existing = job;
+        }
+      }
+    }
+    if (existing.has_value()) {
+      out.push_back({*existing, false});
+    } else {
+      out.push_back({Insert(spec), true});
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<jobqueue::Job> FakeJobStore::Get(int64_t tenant_id, int64_t id) {
@@ -301,12 +335,12 @@ absl::StatusOr<UpsertOutcome> FakeDocumentStore::Upsert(
   if (!spec.ok()) return spec.status();
   // As the SQL does, the index job goes in without a kind check: the write
   // path names a system kind.
-  auto job = jobs_.Enqueue(*spec, std::nullopt, nullptr,
-                           [](const jobqueue::JobKind&, jobqueue::JobSpec&) {
-                             return absl::OkStatus();
-                           });
+  JobStore::NewJob index;
+  index.spec = *spec;
+  index.rule = [](const jobqueue::JobKind&, jobqueue::JobSpec&) { return absl::OkStatus(); };
+  auto job = jobs_.Enqueue({index});
   if (!job.ok()) return job.status();
-  out.job = job->job;
+  out.job = job->front().job;
   absl::MutexLock lock(&mu_);
   for (const auto& doc : documents) {
     auto key = std::make_pair(out.collection.id, doc.id());

@@ -81,9 +81,11 @@ class FakeJobStore final : public JobStore {
  public:
   FakeJobStore(CollectionStore& collections, JobKindStore& kinds)
       : collections_(collections), kinds_(kinds) {}
-  absl::StatusOr<jobqueue::pgjobs::EnqueueResult> Enqueue(
-      jobqueue::JobSpec spec, const std::optional<std::string>& collection, const Bind& bind,
-      const KindRule& rule) override;
+  // All or none, as one transaction; dependencies are checked as the SQL
+  // does (the tenant's, not ended DEAD or CANCELLED) but never released:
+  // SetState does not touch the jobs waiting for a job.
+  absl::StatusOr<std::vector<jobqueue::pgjobs::EnqueueResult>> Enqueue(
+      std::vector<NewJob> jobs) override;
   absl::StatusOr<jobqueue::Job> Get(int64_t tenant_id, int64_t id) override;
   absl::StatusOr<std::vector<jobqueue::Job>> List(
       int64_t tenant_id, const jobqueue::pgjobs::ListFilter& filter) override;

@@ -19,6 +19,11 @@ class JobServiceStub(object):
                 request_serializer=quarry_dot_gateway_dot_v1_dot_job__service__pb2.SubmitJobRequest.SerializeToString,
                 response_deserializer=quarry_dot_gateway_dot_v1_dot_job__service__pb2.SubmitJobResponse.FromString,
                 )
+        self.SubmitJobs = channel.unary_unary(
+                '/quarry.gateway.v1.JobService/SubmitJobs',
+                request_serializer=quarry_dot_gateway_dot_v1_dot_job__service__pb2.SubmitJobsRequest.SerializeToString,
+                response_deserializer=quarry_dot_gateway_dot_v1_dot_job__service__pb2.SubmitJobsResponse.FromString,
+                )
         self.GetJob = channel.unary_unary(
                 '/quarry.gateway.v1.JobService/GetJob',
                 request_serializer=quarry_dot_gateway_dot_v1_dot_job__service__pb2.GetJobRequest.SerializeToString,
@@ -52,6 +57,15 @@ class JobServiceServicer(object):
     def SubmitJob(self, request, context):
         """Enqueues a job. With an idempotency key already used by this tenant, returns
         the existing job instead (even under concurrent submits). Needs the write scope.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitJobs(self, request, context):
+        """Enqueues up to 100 jobs atomically (all or none), which may wait for each
+        other: a small graph of work. A cycle, or a reference to a ref not in the
+        batch, is INVALID_ARGUMENT. Needs the write scope.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -103,6 +117,11 @@ def add_JobServiceServicer_to_server(servicer, server):
                     request_deserializer=quarry_dot_gateway_dot_v1_dot_job__service__pb2.SubmitJobRequest.FromString,
                     response_serializer=quarry_dot_gateway_dot_v1_dot_job__service__pb2.SubmitJobResponse.SerializeToString,
             ),
+            'SubmitJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitJobs,
+                    request_deserializer=quarry_dot_gateway_dot_v1_dot_job__service__pb2.SubmitJobsRequest.FromString,
+                    response_serializer=quarry_dot_gateway_dot_v1_dot_job__service__pb2.SubmitJobsResponse.SerializeToString,
+            ),
             'GetJob': grpc.unary_unary_rpc_method_handler(
                     servicer.GetJob,
                     request_deserializer=quarry_dot_gateway_dot_v1_dot_job__service__pb2.GetJobRequest.FromString,
@@ -152,6 +171,23 @@ class JobService(object):
         return grpc.experimental.unary_unary(request, target, '/quarry.gateway.v1.JobService/SubmitJob',
             quarry_dot_gateway_dot_v1_dot_job__service__pb2.SubmitJobRequest.SerializeToString,
             quarry_dot_gateway_dot_v1_dot_job__service__pb2.SubmitJobResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def SubmitJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/quarry.gateway.v1.JobService/SubmitJobs',
+            quarry_dot_gateway_dot_v1_dot_job__service__pb2.SubmitJobsRequest.SerializeToString,
+            quarry_dot_gateway_dot_v1_dot_job__service__pb2.SubmitJobsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 
