@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -135,19 +136,12 @@ TEST_F(NodeWorkerTest, RunsJobsThroughEveryOutcome) {
 
   // Long enough for a few heartbeats, which carry the progress.
   const Job echo = Submit(R"({"sleep": 2, "ticket": 7})");
-  WatchJobRequest watch;
-  watch.set_id(echo.id());
-  auto context = Suite::Context(key_, absl::Seconds(60));
-  auto stream = jobs_->WatchJob(context.get(), watch);
-  WatchJobResponse update;
-  bool saw_progress = false;
-  Job last;
-  while (stream->Read(&update)) {
-    saw_progress |= Running(update.job()) && update.job().progress() == 0.5 &&
-                    update.job().progress_message() == "working";
-    last = update.job();
-  }
-  ASSERT_TRUE(stream->Finish().ok());
+  const std::vector<Job> updates = Watch(echo.id());
+  ASSERT_FALSE(updates.empty());
+  const Job& last = updates.back();
+  const bool saw_progress = std::any_of(updates.begin(), updates.end(), [](const Job& j) {
+    return Running(j) && j.progress() == 0.5 && j.progress_message() == "working";
+  });
   EXPECT_TRUE(saw_progress);
   EXPECT_EQ(last.state(), JOB_STATE_SUCCEEDED) << last.ShortDebugString();
   // The gateway stores the result re-serialized, hence the spaces.
@@ -210,11 +204,8 @@ TEST_F(NodeWorkerTest, RunsJobsThroughEveryOutcome) {
   // heartbeat (every 0.5 s), which ends its sleep at once.
   const Job slow = Submit(R"({"sleep": 60})");
   ASSERT_EQ(Until(slow.id(), Running).state(), JOB_STATE_RUNNING);
-  CancelJobRequest cancel;
-  cancel.set_id(slow.id());
-  CancelJobResponse cancelled;
   const absl::Time asked = absl::Now();
-  ASSERT_TRUE(jobs_->CancelJob(Suite::Context(key_).get(), cancel, &cancelled).ok());
+  ASSERT_TRUE(Cancel(slow.id()).cancel_requested());
   Job stopped = Until(slow.id(), Ended, absl::Seconds(20));
   const absl::Duration latency = absl::Now() - asked;
   EXPECT_EQ(stopped.state(), JOB_STATE_CANCELLED);
@@ -223,9 +214,7 @@ TEST_F(NodeWorkerTest, RunsJobsThroughEveryOutcome) {
   std::cout << "cancel to CANCELLED: " << absl::ToInt64Milliseconds(latency) << " ms\n";
 
   // The paused job is cancelled too, at once, as it is queued.
-  cancel.set_id(limited.id());
-  ASSERT_TRUE(jobs_->CancelJob(Suite::Context(key_).get(), cancel, &cancelled).ok());
-  EXPECT_EQ(cancelled.job().state(), JOB_STATE_CANCELLED);
+  EXPECT_EQ(Cancel(limited.id()).state(), JOB_STATE_CANCELLED);
 
   worker->Signal(SIGTERM);
   auto status = worker->Wait(absl::Seconds(20));

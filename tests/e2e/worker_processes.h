@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
@@ -62,6 +63,17 @@ class WorkerProcessesTest : public ::testing::Test {
     return out.job();
   }
 
+  // The job as CancelJob leaves it: CANCELLED if it was queued, RUNNING with
+  // cancel_requested if a worker has it.
+  Job Cancel(const std::string& id) {
+    gateway::v1::CancelJobRequest r;
+    r.set_id(id);
+    gateway::v1::CancelJobResponse out;
+    grpc::Status s = jobs_->CancelJob(testing::Suite::Context(key_).get(), r, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out.job();
+  }
+
   // Polls until `done(job)` or `timeout`; the job as last read.
   Job Until(const std::string& id, const std::function<bool(const Job&)>& done,
             absl::Duration timeout = absl::Seconds(60)) {
@@ -73,6 +85,20 @@ class WorkerProcessesTest : public ::testing::Test {
     }
     return job;
   }
+  // Every update WatchJob streams for the job until it ends (within `timeout`).
+  std::vector<Job> Watch(const std::string& id, absl::Duration timeout = absl::Seconds(60)) {
+    gateway::v1::WatchJobRequest r;
+    r.set_id(id);
+    auto context = testing::Suite::Context(key_, timeout);
+    auto stream = jobs_->WatchJob(context.get(), r);
+    std::vector<Job> updates;
+    gateway::v1::WatchJobResponse update;
+    while (stream->Read(&update)) updates.push_back(update.job());
+    grpc::Status s = stream->Finish();
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return updates;
+  }
+
   static bool Ended(const Job& job) {
     return job.state() == gateway::v1::JOB_STATE_SUCCEEDED ||
            job.state() == gateway::v1::JOB_STATE_DEAD ||
