@@ -401,7 +401,7 @@ TEST_F(BadInputTest, EveryMalformedRequestGetsItsExactCodeAndNamesTheField) {
       r.mutable_page()->set_page_token(gateway::EncodePageToken("jobs", "not-a-number"));
     });
   });
-  for (int state : {0, 6, 99, -1}) {
+  for (int state : {0, 7, 99, -1}) {
     add(absl::StrCat("ListJobs state ", state), "states[1]", kInvalid, [&, state] {
       return list_jobs([&](auto& r) {
         r.add_states(JOB_STATE_QUEUED);
@@ -692,6 +692,88 @@ TEST_F(BadInputTest, EveryMalformedRequestGetsItsExactCodeAndNamesTheField) {
     return submit([](auto& r) {
       r.set_kind("budgeted");
       r.set_cost(101);
+    });
+  });
+
+  // ------------------------------------------- depends_on, SubmitJobs
+  add("depends_on over the limit", "depends_on", kInvalid, [&] {
+    return submit([](auto& r) {
+      for (int i = 0; i < 33; ++i) r.add_depends_on(std::to_string(i + 1));
+    });
+  });
+  for (std::string id : {std::string(), std::string("12a"), std::string("-4"),
+                         std::string(21, '9')}) {
+    add("depends_on id " + id.substr(0, 8), "depends_on[0]", kInvalid,
+        [&, id] { return submit([&](auto& r) { r.add_depends_on(id); }); });
+  }
+  add("depends_on id beyond int64", "depends_on[0]", kInvalid,
+      [&] { return submit([](auto& r) { r.add_depends_on("99999999999999999999"); }); });
+  not_found("depends_on a job that does not exist", "job 987654321",
+            [&] { return submit([](auto& r) { r.add_depends_on("987654321"); }); });
+  auto batch = [&](std::function<void(SubmitJobsRequest&)> edit) {
+    SubmitJobsRequest r;
+    edit(r);
+    SubmitJobsResponse out;
+    return jobs->SubmitJobs(Context(k).get(), r, &out);
+  };
+  auto batch_job = [](SubmitJobsRequest& r, std::string ref, std::vector<std::string> after) {
+    BatchJob* job = r.add_jobs();
+    job->set_ref(std::move(ref));
+    job->mutable_job()->set_kind("refresh_stats");
+    for (auto& a : after) job->add_after(a);
+    return job;
+  };
+  add("SubmitJobs empty", "jobs", kInvalid, [&] { return batch([](auto&) {}); });
+  add("SubmitJobs over the limit", "jobs", kInvalid, [&] {
+    return batch([&](auto& r) {
+      for (int i = 0; i < 101; ++i) batch_job(r, "", {});
+    });
+  });
+  add("SubmitJobs a job's kind", "jobs[1].job.kind", kInvalid, [&] {
+    return batch([&](auto& r) {
+      batch_job(r, "a", {});
+      batch_job(r, "b", {"a"})->mutable_job()->set_kind("Not A Kind");
+    });
+  });
+  add("SubmitJobs a job's payload", "jobs[0].job.payload_json", kInvalid, [&] {
+    return batch([&](auto& r) { batch_job(r, "a", {})->mutable_job()->set_payload_json("[]"); });
+  });
+  add("SubmitJobs ref too long", "jobs[0].ref", kInvalid,
+      [&] { return batch([&](auto& r) { batch_job(r, std::string(65, 'r'), {}); }); });
+  add("SubmitJobs ref with NUL", "jobs[0].ref", kInvalid,
+      [&] { return batch([&](auto& r) { batch_job(r, with_nul, {}); }); });
+  add("SubmitJobs duplicate ref", "jobs[1].ref", kInvalid, [&] {
+    return batch([&](auto& r) {
+      batch_job(r, "a", {});
+      batch_job(r, "a", {});
+    });
+  });
+  add("SubmitJobs unknown ref", "jobs[1].after", kInvalid, [&] {
+    return batch([&](auto& r) {
+      batch_job(r, "a", {});
+      batch_job(r, "b", {"nope"});
+    });
+  });
+  add("SubmitJobs cycle", "jobs[0].after", kInvalid, [&] {
+    return batch([&](auto& r) {
+      batch_job(r, "a", {"b"});
+      batch_job(r, "b", {"a"});
+    });
+  });
+  add("SubmitJobs too many dependencies", "jobs[32].after", kInvalid, [&] {
+    return batch([&](auto& r) {
+      std::vector<std::string> refs;
+      for (int i = 0; i < 32; ++i) {
+        refs.push_back("r" + std::to_string(i));
+        batch_job(r, refs.back(), {});
+      }
+      batch_job(r, "last", refs)->mutable_job()->add_depends_on("1");
+    });
+  });
+  not_found("SubmitJobs after a job that does not exist", "job 987654321", [&] {
+    return batch([&](auto& r) {
+      batch_job(r, "a", {});
+      batch_job(r, "b", {"a"})->mutable_job()->add_depends_on("987654321");
     });
   });
 

@@ -298,6 +298,26 @@ TEST_F(SecurityTest, NoIntruderReadsOrChangesAnotherTenantsDataThroughAnyRpc) {
          SubmitJobResponse out;
          return jobs_->SubmitJob(c().get(), r, &out);
        }},
+      // After the victim's queued job, which another tenant cannot see.
+      {"SubmitJob after another tenant's job", Needs::kWrite, false,
+       [&](const MakeContext& c) {
+         SubmitJobRequest r;
+         r.set_kind("refresh_stats");
+         r.add_depends_on(queued_job);
+         SubmitJobResponse out;
+         return jobs_->SubmitJob(c().get(), r, &out);
+       }},
+      {"SubmitJobs", Needs::kWrite, false, [&](const MakeContext& c) {
+         SubmitJobsRequest r;
+         BatchJob* first = r.add_jobs();
+         first->set_ref("first");
+         first->mutable_job()->set_kind("refresh_stats");
+         BatchJob* second = r.add_jobs();
+         second->mutable_job()->set_kind("victim.secret");
+         second->add_after("first");
+         SubmitJobsResponse out;
+         return jobs_->SubmitJobs(c().get(), r, &out);
+       }},
       {"CreateJobKind", Needs::kAdmin, true, [&](const MakeContext& c) {
          CreateJobKindRequest r;
          r.mutable_kind()->set_name("intruder.kind");
@@ -471,8 +491,9 @@ TEST_F(SecurityTest, NoIntruderReadsOrChangesAnotherTenantsDataThroughAnyRpc) {
          return admin_->RevokeApiKey(c().get(), r, &out);
        }},
   };
-  // The 35 public RPCs, SubmitJob twice (a system kind and the tenant's own).
-  ASSERT_EQ(rpcs.size(), 36u);
+  // The 36 public RPCs, SubmitJob three times (a system kind, the tenant's
+  // own, and after another tenant's job).
+  ASSERT_EQ(rpcs.size(), 38u);
 
   // A key of the victim's, revoked through the API: past the gateway's key
   // cache TTL (200 ms here) it is refused like any unknown key.

@@ -314,5 +314,63 @@ TEST_F(WorkerApiTest, AScheduleEnqueuesOneJobPerTickForTheTenantsWorkers) {
   EXPECT_EQ(listed.schedules_size(), 0);
 }
 
+TEST_F(WorkerApiTest, ABatchGraphRunsInDependencyOrderAndAFailureEndsItsDependents) {
+  Register("pipeline.step", [](JobKind& k) { k.set_max_attempts(1); });
+  SubmitJobsRequest r;
+  auto step = [&](const std::string& ref, std::vector<std::string> after) {
+    BatchJob* job = r.add_jobs();
+    job->set_ref(ref);
+    job->mutable_job()->set_kind("pipeline.step");
+    job->mutable_job()->set_payload_json(absl::StrCat(R"({"step": ")", ref, R"("})"));
+    for (const auto& a : after) job->add_after(a);
+  };
+  step("deploy", {"build", "test"});
+  step("test", {"build"});
+  step("build", {});
+  SubmitJobsResponse submitted;
+  grpc::Status s = jobs_->SubmitJobs(Context(key_).get(), r, &submitted);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(submitted.jobs_size(), 3);
+  EXPECT_EQ(submitted.jobs(0).job().state(), JOB_STATE_WAITING);
+  EXPECT_EQ(submitted.jobs(0).job().depends_on_size(), 2);
+  EXPECT_EQ(submitted.jobs(2).job().state(), JOB_STATE_QUEUED);
+  const std::string deploy = submitted.jobs(0).job().id();
+
+  // Only what is ready can be claimed, one step at a time.
+  std::vector<std::string> ran;
+  for (int round = 0; round < 3; ++round) {
+    std::vector<ClaimedJob> ready = Claim("pipeline.step", 10, absl::Seconds(5));
+    ASSERT_EQ(ready.size(), 1u) << "round " << round;
+    ran.push_back(ready[0].payload_json());
+    ASSERT_TRUE(Complete(LeaseOf(ready[0]), "{}").ok());
+  }
+  EXPECT_EQ(ran, (std::vector<std::string>{R"({"step": "build"})", R"({"step": "test"})",
+                                          R"({"step": "deploy"})"}));
+  EXPECT_EQ(Get(deploy).state(), JOB_STATE_SUCCEEDED);
+
+  // A step that fails for good ends the steps after it, naming it.
+  SubmitJobRequest first;
+  first.set_kind("pipeline.step");
+  SubmitJobResponse first_out;
+  ASSERT_TRUE(jobs_->SubmitJob(Context(key_).get(), first, &first_out).ok());
+  SubmitJobRequest second;
+  second.set_kind("pipeline.step");
+  second.add_depends_on(first_out.job().id());
+  SubmitJobResponse second_out;
+  ASSERT_TRUE(jobs_->SubmitJob(Context(key_).get(), second, &second_out).ok());
+  EXPECT_EQ(second_out.job().state(), JOB_STATE_WAITING);
+  std::vector<ClaimedJob> failing = Claim("pipeline.step", 10, absl::Seconds(5));
+  ASSERT_EQ(failing.size(), 1u);
+  ASSERT_TRUE(Fail(failing[0], FAILURE_KIND_PERMANENT).ok());
+  Job dead = Get(second_out.job().id());
+  EXPECT_EQ(dead.state(), JOB_STATE_DEAD);
+  EXPECT_EQ(dead.last_error(), absl::StrCat("dependency ", first_out.job().id(), " ended DEAD"));
+  // Nothing is left to run, and a job after the dead one is refused.
+  EXPECT_TRUE(Claim("pipeline.step").empty());
+  SubmitJobResponse refused;
+  grpc::Status late = jobs_->SubmitJob(Context(key_).get(), second, &refused);
+  EXPECT_EQ(late.error_code(), grpc::FAILED_PRECONDITION) << late.error_message();
+}
+
 }  // namespace
 }  // namespace quarry

@@ -370,5 +370,49 @@ TEST_F(CoreTest, ScheduleTakesTheKindsDefaultsAndRefusesBadFieldsAndSystemKinds)
   EXPECT_EQ(schedules.Get(kTenant, "often").status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(CoreTest, ABatchRunsInDependencyOrderAndRefusesCyclesAndUnknownRefs) {
+  auto job = [](std::string ref, std::vector<std::string> after) {
+    Jobs::BatchJob b;
+    b.ref = std::move(ref);
+    b.submission.kind = "refresh_stats";
+    b.after = std::move(after);
+    return b;
+  };
+  // Listed report-first: the core stores fetch, then parse, then report.
+  auto graph = job_service_.SubmitBatch(
+      kTenant, {job("report", {"parse", "fetch"}), job("parse", {"fetch"}), job("fetch", {})});
+  ASSERT_TRUE(graph.ok()) << graph.status();
+  ASSERT_EQ(graph->size(), 3u);
+  const auto& report = (*graph)[0].job;
+  const auto& parse = (*graph)[1].job;
+  const auto& fetch = (*graph)[2].job;
+  EXPECT_LT(fetch.id, parse.id);
+  EXPECT_LT(parse.id, report.id);
+  EXPECT_THAT(parse.depends_on, ElementsAre(fetch.id));
+  EXPECT_THAT(report.depends_on, ::testing::UnorderedElementsAre(parse.id, fetch.id));
+  EXPECT_EQ(fetch.state, jobqueue::JobState::kQueued);
+  EXPECT_EQ(report.state, jobqueue::JobState::kWaiting);
+
+  const size_t stored = jobs_.All().size();
+  auto cycle = job_service_.SubmitBatch(
+      kTenant, {job("a", {"c"}), job("b", {"a"}), job("c", {"b"}), job("free", {})});
+  EXPECT_EQ(cycle.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(cycle.status().message(), "jobs[0].after: a cycle among refs \"a\", \"b\", \"c\"");
+  auto self = job_service_.SubmitBatch(kTenant, {job("a", {"a"})});
+  EXPECT_EQ(self.status().message(), "jobs[0].after: a cycle among refs \"a\"");
+  auto unknown = job_service_.SubmitBatch(kTenant, {job("a", {}), job("b", {"z"})});
+  EXPECT_EQ(unknown.status().message(), "jobs[1].after: no job of the batch has ref \"z\"");
+  auto twice = job_service_.SubmitBatch(kTenant, {job("a", {}), job("a", {})});
+  EXPECT_EQ(twice.status().message(), "jobs[1].ref: \"a\" names another job of the batch too");
+  // A refusal of one job's fields names it and stores none of the batch.
+  Jobs::BatchJob bad = job("", {});
+  bad.submission.kind = "index_documents";
+  auto refused = job_service_.SubmitBatch(kTenant, {job("ok", {}), bad});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(refused.status().message()),
+              ::testing::StartsWith("jobs[1].job.payload_json.collection: "));
+  EXPECT_EQ(jobs_.All().size(), stored);
+}
+
 }  // namespace
 }  // namespace quarry::gateway
