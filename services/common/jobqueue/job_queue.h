@@ -43,6 +43,18 @@ class JobQueue {
   // Ends the job: SUCCEEDED with `result_json`.
   virtual absl::Status Complete(const Job& claimed, const std::string& result_json) = 0;
 
+  // Complete for many held jobs at once, each under its own lease fence:
+  // recorded[i] says whether done[i]'s result was stored; false means its
+  // lease was lost and nothing was recorded for it (Complete's
+  // FAILED_PRECONDITION). An error means none was recorded. The PostgreSQL
+  // queue makes it one transaction, so a worker pays one durable commit per
+  // batch instead of one per job.
+  struct Completion {
+    const Job* claimed = nullptr;
+    std::string result_json;
+  };
+  virtual absl::StatusOr<std::vector<bool>> CompleteBatch(absl::Span<const Completion> done) = 0;
+
   // Ends the attempt with `error`: back to QUEUED with run_at = now +
   // retry_delay, or DEAD when `permanent` or the attempts are used up.
   virtual absl::Status Fail(const Job& claimed, const std::string& error, bool permanent,

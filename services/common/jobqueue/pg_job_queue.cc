@@ -62,6 +62,13 @@ absl::Status PgJobQueue::Complete(const Job& claimed, const std::string& result_
   return Fenced(claimed, [&](pqxx::work& txn) { return pgjobs::Complete(txn, claimed, result_json); });
 }
 
+absl::StatusOr<std::vector<bool>> PgJobQueue::CompleteBatch(absl::Span<const Completion> done) {
+  if (done.empty()) return std::vector<bool>();
+  return pool_.WithTransaction([&](pqxx::work& txn) -> absl::StatusOr<std::vector<bool>> {
+    return pgjobs::CompleteBatch(txn, done);
+  });
+}
+
 absl::Status PgJobQueue::Fail(const Job& claimed, const std::string& error, bool permanent,
                               absl::Duration retry_delay) {
   return Fenced(claimed, [&](pqxx::work& txn) { return pgjobs::Fail(txn, claimed, error, permanent, retry_delay); });

@@ -30,6 +30,7 @@ class PgJobQueue final : public JobQueue {
   absl::Status SetProgress(const Job& claimed, double fraction,
                            const std::string& message) override;
   absl::Status Complete(const Job& claimed, const std::string& result_json) override;
+  absl::StatusOr<std::vector<bool>> CompleteBatch(absl::Span<const Completion> done) override;
   absl::Status Fail(const Job& claimed, const std::string& error, bool permanent,
                     absl::Duration retry_delay) override;
   absl::Status MarkCancelled(const Job& claimed) override;

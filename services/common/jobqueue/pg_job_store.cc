@@ -400,16 +400,58 @@ bool SetProgress(pqxx::work& txn, const Job& claimed, double fraction,
              .affected_rows() == 1;
 }
 
+namespace {
+
+// What ending a job as succeeded sets, but for the result (both completes).
+constexpr char kSucceededSet[] =
+    "state = 'succeeded', progress = 1, lease_owner = NULL, lease_expires_at = NULL, "
+    "finished_at = now(), updated_at = now()";
+
+std::string ResultOrEmpty(const std::string& result_json) {
+  return result_json.empty() ? std::string("{}") : result_json;
+}
+
+}  // namespace
+
 bool Complete(pqxx::work& txn, const Job& claimed, const std::string& result_json) {
   return txn
-             .exec_params(
-                 absl::StrCat("UPDATE jobs SET state = 'succeeded', result = $4::jsonb, "
-                              "progress = 1, lease_owner = NULL, lease_expires_at = NULL, "
-                              "finished_at = now(), updated_at = now() WHERE ",
-                              kHeld),
-                 claimed.id, claimed.lease_owner, claimed.attempts,
-                 result_json.empty() ? std::string("{}") : result_json)
+             .exec_params(absl::StrCat("UPDATE jobs SET ", kSucceededSet,
+                                       ", result = $4::jsonb WHERE ", kHeld),
+                          claimed.id, claimed.lease_owner, claimed.attempts,
+                          ResultOrEmpty(result_json))
              .affected_rows() == 1;
+}
+
+std::vector<bool> CompleteBatch(pqxx::work& txn, absl::Span<const JobQueue::Completion> done) {
+  if (done.empty()) return {};
+  std::vector<int64_t> ids;
+  std::vector<std::string> owners, attempts, results;
+  for (const JobQueue::Completion& c : done) {
+    ids.push_back(c.claimed->id);
+    owners.push_back(c.claimed->lease_owner);
+    attempts.push_back(absl::StrCat(c.claimed->attempts));
+    results.push_back(ResultOrEmpty(c.result_json));
+  }
+  // kHeld per row of the batch. A job held twice (a stale attempt and the
+  // current one) joins at most one row here, as only one attempt matches.
+  pqxx::result updated = txn.exec_params(
+      absl::StrCat("UPDATE jobs SET ", kSucceededSet, ", result = d.result::jsonb "
+                   "FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[]) "
+                   "AS d(id, owner, attempts, result) "
+                   "WHERE jobs.id = d.id AND jobs.lease_owner = d.owner AND "
+                   "jobs.attempts = d.attempts AND jobs.state = 'running' AND "
+                   "jobs.lease_expires_at >= now() RETURNING jobs.id, jobs.attempts"),
+      BigintArray(ids), sql::TextArray(owners), sql::TextArray(attempts),
+      sql::TextArray(results));
+  std::vector<bool> recorded(done.size(), false);
+  for (const auto& row : updated) {
+    const int64_t id = row[0].as<int64_t>();
+    const int attempt = row[1].as<int>();
+    for (size_t i = 0; i < done.size(); ++i) {
+      if (done[i].claimed->id == id && done[i].claimed->attempts == attempt) recorded[i] = true;
+    }
+  }
+  return recorded;
 }
 
 bool Fail(pqxx::work& txn, const Job& claimed, const std::string& error, bool permanent,

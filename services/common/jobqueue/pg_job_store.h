@@ -9,7 +9,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "services/common/jobqueue/job.h"
+#include "services/common/jobqueue/job_queue.h"
 #include "services/common/jobqueue/pg_job_types.h"
 
 namespace quarry::jobqueue {
@@ -63,6 +65,10 @@ bool Postpone(pqxx::work& txn, const Job& claimed, const std::string& error, abs
 std::optional<bool> Heartbeat(pqxx::work& txn, const Job& claimed, absl::Duration lease);
 bool SetProgress(pqxx::work& txn, const Job& claimed, double fraction, const std::string& message);
 bool Complete(pqxx::work& txn, const Job& claimed, const std::string& result_json);
+// Complete for many jobs in one UPDATE, each row under the same fence;
+// recorded[i] is false when done[i]'s lease was no longer held. The row
+// triggers (notifications, releasing dependents) fire per row as for Complete.
+std::vector<bool> CompleteBatch(pqxx::work& txn, absl::Span<const JobQueue::Completion> done);
 bool Fail(pqxx::work& txn, const Job& claimed, const std::string& error, bool permanent,
           absl::Duration retry_delay);
 bool MarkCancelled(pqxx::work& txn, const Job& claimed);

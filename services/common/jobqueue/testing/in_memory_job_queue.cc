@@ -110,14 +110,29 @@ absl::Status InMemoryJobQueue::SetProgress(const Job& claimed, double fraction,
 absl::Status InMemoryJobQueue::Complete(const Job& claimed, const std::string& result_json) {
   absl::MutexLock lock(&mu_);
   QUARRY_ASSIGN_OR_RETURN(Job* held, Held(claimed));
-  Job& job = *held;
+  CompleteHeld(*held, result_json);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<bool>> InMemoryJobQueue::CompleteBatch(
+    absl::Span<const Completion> done) {
+  absl::MutexLock lock(&mu_);
+  std::vector<bool> recorded;
+  for (const Completion& c : done) {
+    absl::StatusOr<Job*> held = Held(*c.claimed);
+    if (held.ok()) CompleteHeld(**held, c.result_json);
+    recorded.push_back(held.ok());
+  }
+  return recorded;
+}
+
+void InMemoryJobQueue::CompleteHeld(Job& job, const std::string& result_json) {
   job.state = JobState::kSucceeded;
   job.result_json = result_json;
   job.progress = 1;
   job.lease_owner.clear();
   job.lease_expires_at.reset();
   job.finished_at = absl::Now();
-  return absl::OkStatus();
 }
 
 absl::Status InMemoryJobQueue::Fail(const Job& claimed, const std::string& error,

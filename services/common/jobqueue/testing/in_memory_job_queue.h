@@ -31,6 +31,7 @@ class InMemoryJobQueue final : public JobQueue {
   absl::Status SetProgress(const Job& claimed, double fraction,
                            const std::string& message) override;
   absl::Status Complete(const Job& claimed, const std::string& result_json) override;
+  absl::StatusOr<std::vector<bool>> CompleteBatch(absl::Span<const Completion> done) override;
   absl::Status Fail(const Job& claimed, const std::string& error, bool permanent,
                     absl::Duration retry_delay) override;
   absl::Status MarkCancelled(const Job& claimed) override;
@@ -39,6 +40,7 @@ class InMemoryJobQueue final : public JobQueue {
   void WaitForWork(absl::Duration timeout) override;
 
  private:
+  void CompleteHeld(Job& job, const std::string& result_json) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The stored job if `claimed`'s lease is still held, else FAILED_PRECONDITION.
   absl::StatusOr<Job*> Held(const Job& claimed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
