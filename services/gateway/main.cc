@@ -25,6 +25,7 @@
 #include "services/gateway/core/schedules.h"
 #include "services/gateway/core/search.h"
 #include "services/gateway/job_watch_hub.h"
+#include "services/gateway/kind_waker.h"
 #include "services/gateway/limits.h"
 #include "services/gateway/parse_errors.h"
 #include "services/gateway/pg/pg_stores.h"
@@ -105,6 +106,9 @@ int main(int argc, char** argv) {
   auth_options.default_burst = absl::GetFlag(FLAGS_default_burst);
   quarry::gateway::Gatekeeper gate(*pool, auth_options, &(*runtime)->logger());
   quarry::gateway::JobWatchHub watch_hub(database_url);
+  // Waiting ClaimJobs calls wake on 'jobs_new' instead of polling.
+  quarry::gateway::KindWaker claim_waker;
+  quarry::gateway::JobsNewListener claim_listener(database_url, claim_waker);
   quarry::LruCache<std::vector<float>, quarry::FloatVectorSizer> query_cache(
       static_cast<size_t>(absl::GetFlag(FLAGS_query_cache_bytes)));
 
@@ -125,7 +129,7 @@ int main(int argc, char** argv) {
   gw::Ingest ingest(collection_store, document_store, job_store, watch_hub, **shards);
   gw::Jobs job_logic(job_store, watch_hub);
   gw::JobKinds kind_logic(kind_store);
-  gw::Workers worker_logic(kind_store, worker_store);
+  gw::Workers worker_logic(kind_store, worker_store, claim_waker);
   gw::Schedules schedule_logic(schedule_store, kind_store);
   gw::Searcher searcher(collection_store, document_store, embedder, **shards, collection_cache,
                         query_cache);

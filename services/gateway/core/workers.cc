@@ -29,15 +29,12 @@ absl::StatusOr<std::vector<jobqueue::Job>> Workers::Claim(
   }
   const std::string owner = Owner(key_id, worker_id);
   const absl::Time deadline = absl::Now() + wait;
-  // Polls while waiting: short sleeps at first, so a job submitted just
-  // after an empty claim starts soon, then longer ones.
-  absl::Duration pause = absl::Milliseconds(20);
   while (true) {
+    const uint64_t mark = arrivals_.Mark();
     QUARRY_ASSIGN_OR_RETURN(auto jobs, store_.Claim(tenant_id, owner, kinds, max_jobs));
     const absl::Duration left = deadline - absl::Now();
     if (!jobs.empty() || left <= absl::ZeroDuration() || cancelled()) return jobs;
-    absl::SleepFor(std::min(pause, left));
-    pause = std::min(pause * 2, absl::Milliseconds(250));
+    arrivals_.Wait(kinds, mark, std::min(kUnannouncedPoll, left));
   }
 }
 
