@@ -46,6 +46,14 @@ struct RunnerOptions {
   absl::Duration poll_interval = absl::Seconds(2);
   // How often expired leases of dead workers are recovered.
   absl::Duration recover_interval = absl::Seconds(5);
+  // Jobs claimed beyond the free threads, waiting to start, so a thread that
+  // finishes finds its next job without a claim commit in between. Each
+  // waits at most for `claim_ahead / threads` jobs to run before it and is
+  // heartbeated like a running job, so its lease holds. Negative: the
+  // default, min(2 * threads, 16).
+  int claim_ahead = -1;
+  // Most successful jobs recorded in one commit by the completer.
+  int complete_batch = 64;
   jobqueue::BackoffPolicy backoff;
   // Called on every job event and with the count of recovered leases; from
   // runner threads, so it must be thread-safe. Optional.
@@ -74,8 +82,12 @@ struct RunnerCounters {
 
 // Claims jobs of the registered kinds from the queue and runs them on a fixed
 // set of threads, renewing leases while they run. One dispatcher thread claims
-// in batches (as many as there are free threads), so an idle worker costs one
-// blocked wait, not a polling loop per thread.
+// in batches (the free threads plus `claim_ahead`), so an idle worker costs one
+// blocked wait, not a polling loop per thread. One completer thread records
+// the successes: everything finished while its previous commit was in flight
+// goes into the next one, so with durable commits the cost per job falls as
+// the load rises. Failures and cancellations are recorded by their handler
+// thread, one job at a time.
 class Runner {
  public:
   Runner(jobqueue::JobQueue& queue, const HandlerRegistry& registry, RunnerOptions options);
@@ -83,9 +95,11 @@ class Runner {
 
   void Start();
 
-  // Stops claiming, lets running jobs finish within `grace`, then asks the
-  // rest to stop and releases them to the queue (another worker takes them at
-  // once). Returns {finished during grace, released}. Idempotent.
+  // Stops claiming and releases the claimed jobs not started yet (another
+  // worker takes them at once), lets running jobs finish within `grace`, then
+  // asks the rest to stop and releases them too; successes already finished
+  // are recorded before it returns. Returns {finished during grace,
+  // released}. Idempotent.
   std::pair<int, int> Drain(absl::Duration grace);
 
   std::vector<RunningJobInfo> Running() const;
@@ -97,12 +111,22 @@ class Runner {
  private:
   struct Slot;
   class Context;
+  enum class Outcome { kNone, kSucceeded, kRetried, kDead, kCancelled };
 
   void DispatchLoop();
   void WorkLoop();
+  void CompleteLoop();
   void HeartbeatLoop();
   void Execute(std::shared_ptr<Slot> slot);
-  void Finish(Slot& slot, const absl::StatusOr<std::string>& result);
+  // Hands a success to the completer, or records anything else itself.
+  void Finish(std::shared_ptr<Slot> slot, const absl::StatusOr<std::string>& result);
+  // Reports the outcome (events, counters) and forgets the slot.
+  void Record(Slot& slot, Outcome outcome);
+  // Releases every claimed job that has not started; returns how many the
+  // queue took back.
+  int ReleaseUnstarted();
+  // Whether the dispatcher should claim now.
+  bool RoomToClaim() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   jobqueue::JobQueue& queue_;
   const HandlerRegistry& registry_;
@@ -116,14 +140,24 @@ class Runner {
       ABSL_GUARDED_BY(mu_);
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  bool drained_ ABSL_GUARDED_BY(mu_) = false;  // Drain has returned.
   int64_t finished_since_drain_ ABSL_GUARDED_BY(mu_) = 0;
   RunnerCounters counters_ ABSL_GUARDED_BY(mu_);
   absl::BitGen random_ ABSL_GUARDED_BY(mu_);
 
   // Claimed jobs waiting for a free handler thread.
   std::deque<std::shared_ptr<Slot>> pending_ ABSL_GUARDED_BY(mu_);
+  // Successes waiting for the completer, and how many slots of running_ are
+  // there or in its commit (they no longer take a place of the claim).
+  std::deque<std::shared_ptr<Slot>> to_complete_ ABSL_GUARDED_BY(mu_);
+  int completing_ ABSL_GUARDED_BY(mu_) = 0;
+  // Set once the handler threads are gone: nothing more will be handed over.
+  bool completer_stop_ ABSL_GUARDED_BY(mu_) = false;
+  // Jobs held at most by the dispatcher's claims: threads + claim-ahead.
+  const int capacity_;
 
   std::thread dispatcher_;
+  std::thread completer_;
   std::thread heartbeat_;
   std::vector<std::thread> workers_;
 };

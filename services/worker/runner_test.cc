@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <functional>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/notification.h"
@@ -239,6 +240,82 @@ TEST(Runner, AJobWhoseLeaseWasLostIsTakenOverAndTheOldRunnerStops) {
   second.Drain(absl::Seconds(1));
   EXPECT_EQ(queue.Get(id).attempts, 2);
   EXPECT_EQ(first.counters().lease_lost, 1);
+}
+
+TEST(Runner, JobsClaimedAheadKeepTheirLeaseWhileTheyWait) {
+  InMemoryJobQueue queue;
+  HandlerRegistry registry;
+  ASSERT_TRUE(registry
+                  .Register(std::make_unique<FnHandler>(
+                      "slow",
+                      [](JobContext&) -> absl::StatusOr<std::string> {
+                        absl::SleepFor(absl::Milliseconds(60));
+                        return std::string("{}");
+                      }))
+                  .ok());
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 6; ++i) ids.push_back(queue.Enqueue(Spec("slow")));
+  // One thread and five claimed ahead: the last waits ~300 ms, longer than
+  // its 150 ms lease, while the runner itself recovers expired leases.
+  RunnerOptions options = FastOptions("w1", /*threads=*/1);
+  options.claim_ahead = 5;
+  options.lease = absl::Milliseconds(150);
+  Runner runner(queue, registry, options);
+  runner.Start();
+  ASSERT_TRUE(Eventually([&] { return runner.counters().succeeded == 6; }));
+  runner.Drain(absl::Seconds(1));
+  for (int64_t id : ids) EXPECT_EQ(queue.Get(id).attempts, 1) << id;
+  EXPECT_EQ(runner.counters().lease_lost, 0);
+  EXPECT_EQ(runner.counters().leases_recovered, 0);
+}
+
+TEST(Runner, DrainReleasesJobsNotStartedAtOnceAndRecordsTheFinishedOne) {
+  InMemoryJobQueue queue;
+  HandlerRegistry registry;
+  absl::Notification started, finish;
+  ASSERT_TRUE(registry
+                  .Register(std::make_unique<FnHandler>(
+                      "gate",
+                      [&](JobContext&) -> absl::StatusOr<std::string> {
+                        if (!started.HasBeenNotified()) started.Notify();
+                        finish.WaitForNotificationWithTimeout(absl::Seconds(10));
+                        return std::string(R"({"done":true})");
+                      }))
+                  .ok());
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(queue.Enqueue(Spec("gate")));
+  RunnerOptions options = FastOptions("w1", /*threads=*/1);
+  options.claim_ahead = 4;
+  Runner runner(queue, registry, options);
+  runner.Start();
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(Eventually([&] { return runner.Running().size() == 5; }));
+  std::thread drain_thread([&] {
+    auto [finished, released] = runner.Drain(absl::Seconds(10));
+    EXPECT_EQ(finished, 1);
+    EXPECT_EQ(released, 4);
+  });
+  // The four waiting jobs are queued again while the first is still running.
+  ASSERT_TRUE(Eventually([&] {
+    int queued = 0;
+    for (int64_t id : ids) queued += queue.Get(id).state == JobState::kQueued;
+    return queued == 4;
+  }));
+  finish.Notify();
+  drain_thread.join();
+  int succeeded = 0;
+  for (int64_t id : ids) {
+    Job job = queue.Get(id);
+    if (job.state == JobState::kSucceeded) {
+      ++succeeded;
+      EXPECT_EQ(job.result_json, R"({"done":true})");
+    } else {
+      EXPECT_EQ(job.state, JobState::kQueued);
+      EXPECT_EQ(job.attempts, 0);  // Given back uncounted.
+    }
+  }
+  EXPECT_EQ(succeeded, 1);
+  EXPECT_EQ(runner.counters().released, 4);
 }
 
 TEST(HandlerRegistry, KindsAreUniqueAndListed) {
