@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "services/common/model/scopes.h"
 #include "services/common/status/macros.h"
@@ -43,6 +45,8 @@ absl::StatusOr<Principal> Gatekeeper::Authenticate(const std::string& secret) {
       p.write |= scope == model::kScopeWrite || scope == model::kScopeAdmin;
       p.admin |= scope == model::kScopeAdmin;
     }
+    p.worker = p.write || absl::c_linear_search(key->scopes, model::kScopeWorker);
+    if (p.worker && !p.write) p.worker_kinds = key->worker_kinds;
     const RateLimit limit = LimitInForce(*key);
     p.rate_per_second = limit.rate_per_second;
     p.burst = limit.burst;
@@ -53,6 +57,18 @@ absl::StatusOr<Principal> Gatekeeper::Authenticate(const std::string& secret) {
   if (cache_.size() > 100000) cache_.clear();
   cache_[hash] = {principal, now + options_.key_cache_ttl};
   return principal;
+}
+
+absl::Status CheckWorkerKinds(const Principal& caller, const std::vector<std::string>& kinds) {
+  if (!caller.worker_kinds.has_value()) return absl::OkStatus();
+  for (const std::string& kind : kinds) {
+    if (!absl::c_linear_search(*caller.worker_kinds, kind)) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("API key ", caller.key_id, " may claim only kinds ",
+                       absl::StrJoin(*caller.worker_kinds, ", "), "; not \"", kind, "\""));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Gatekeeper::Admission> Gatekeeper::Admit(const grpc::ServerContext& context,
@@ -76,7 +92,8 @@ absl::StatusOr<Gatekeeper::Admission> Gatekeeper::Admit(const grpc::ServerContex
   }
   const bool allowed = scope == Scope::kRead    ? principal.read
                        : scope == Scope::kWrite ? principal.write
-                                                : principal.admin;
+                       : scope == Scope::kAdmin ? principal.admin
+                                                : principal.worker;
   if (!allowed) {
     // model::kScopes lists the scopes in Scope's order.
     return absl::PermissionDeniedError(absl::StrCat("API key ", principal.key_id, " lacks the ",

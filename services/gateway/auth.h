@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -18,16 +20,27 @@
 
 namespace quarry::gateway {
 
-enum class Scope { kRead, kWrite, kAdmin };
+// In model::kScopes' order. kWorker: the worker API (ClaimJobs and the
+// calls on a held job).
+enum class Scope { kRead, kWrite, kAdmin, kWorker };
 
 // Who is calling: the key's tenant and what it may do.
 struct Principal {
   std::string key_id;
   int64_t tenant_id = 0;
-  bool read = false, write = false, admin = false;
+  bool read = false, write = false, admin = false, worker = false;
+  // With the worker scope but not write: the only kinds its workers may
+  // claim. nullopt: every kind of the tenant.
+  std::optional<std::vector<std::string>> worker_kinds;
   double rate_per_second = 0;
   int burst = 0;
 };
+
+// PERMISSION_DENIED, naming the kind, when `caller`'s key may claim only
+// some kinds (the worker scope without write) and `kinds` has another. The
+// calls on a held job need no such check: a lease is owned by the key that
+// claimed it.
+absl::Status CheckWorkerKinds(const Principal& caller, const std::vector<std::string>& kinds);
 
 // A key's token bucket: sustained calls per second and burst.
 struct RateLimit {

@@ -1,6 +1,7 @@
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "services/gateway/api_key.h"
+#include "services/gateway/auth.h"
 #include "services/gateway/page_token.h"
 #include "services/gateway/rate_limiter.h"
 
@@ -68,6 +69,23 @@ TEST(PageToken, RoundTripsAndRejectsForeignOrEditedTokens) {
   EXPECT_FALSE(DecodePageToken("page.page_token", "collections", edited).ok());
   EXPECT_FALSE(DecodePageToken("page.page_token", "collections", "!!!not base64").ok());
   EXPECT_FALSE(DecodePageToken("page.page_token", "collections", "AAAA").ok());
+}
+
+
+TEST(WorkerKinds, AWorkerScopedKeyClaimsOnlyItsKindsAndAWriteKeyAny) {
+  Principal worker;
+  worker.key_id = "qk_w";
+  worker.worker = true;
+  worker.worker_kinds = std::vector<std::string>{"ticket.triage", "deploy"};
+  EXPECT_TRUE(CheckWorkerKinds(worker, {"deploy"}).ok());
+  EXPECT_TRUE(CheckWorkerKinds(worker, {"deploy", "ticket.triage"}).ok());
+  absl::Status other = CheckWorkerKinds(worker, {"deploy", "billing.export"});
+  EXPECT_EQ(other.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(other.message(),
+            "API key qk_w may claim only kinds ticket.triage, deploy; not \"billing.export\"");
+  Principal writer;
+  writer.write = writer.worker = true;
+  EXPECT_TRUE(CheckWorkerKinds(writer, {"billing.export"}).ok());
 }
 
 }  // namespace

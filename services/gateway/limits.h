@@ -40,6 +40,7 @@ using ::quarry::model::kMaxJobsPerBatch;
 using ::quarry::model::kMaxJobIdBytes;
 using ::quarry::model::kMaxKeyNameBytes;
 using ::quarry::model::kMaxKeyIdBytes;
+using ::quarry::model::kMaxWorkerKinds;
 using ::quarry::model::kMaxRateLimitPerSecond;
 using ::quarry::model::kMaxBurst;
 

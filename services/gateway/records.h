@@ -18,7 +18,8 @@ struct KeyRecord {
   std::string id;
   int64_t tenant_id = 0;
   std::string name;
-  std::vector<std::string> scopes;  // "read", "write", "admin"
+  std::vector<std::string> scopes;  // "read", "write", "admin", "worker"
+  std::vector<std::string> worker_kinds;  // with "worker": the kinds it may claim
   std::optional<double> rate_limit_per_second;
   std::optional<int> burst;
   absl::Time created_at;

@@ -20,7 +20,7 @@ std::optional<absl::Time> OptionalMicros(const pqxx::field& field) {
 constexpr char kKeyColumns[] = R"(
   id, tenant_id, name, scopes::text, rate_limit_per_second, burst,
   (extract(epoch from created_at) * 1000000)::bigint,
-  (extract(epoch from revoked_at) * 1000000)::bigint)";
+  (extract(epoch from revoked_at) * 1000000)::bigint, worker_kinds::text)";
 
 KeyRecord RowToKey(const pqxx::row& row) {
   KeyRecord key;
@@ -32,6 +32,7 @@ KeyRecord RowToKey(const pqxx::row& row) {
   if (!row[5].is_null()) key.burst = row[5].as<int>();
   key.created_at = absl::FromUnixMicros(row[6].as<int64_t>());
   key.revoked_at = OptionalMicros(row[7]);
+  key.worker_kinds = sql::ParseTextArray(row[8].as<std::string>());
   return key;
 }
 
@@ -71,11 +72,11 @@ KeyRecord InsertKey(pqxx::work& txn, const KeyRecord& key, const std::string& ke
   pqxx::binarystring hash(key_hash.data(), key_hash.size());
   return RowToKey(txn.exec_params1(
       absl::StrCat("INSERT INTO api_keys (id, tenant_id, name, key_hash, scopes, "
-                   "rate_limit_per_second, burst) VALUES ($1, $2, $3, $4, $5::text[], $6, $7) "
-                   "RETURNING ",
+                   "rate_limit_per_second, burst, worker_kinds) "
+                   "VALUES ($1, $2, $3, $4, $5::text[], $6, $7, $8::text[]) RETURNING ",
                    kKeyColumns),
       key.id, key.tenant_id, key.name, hash, sql::TextArray(key.scopes),
-      key.rate_limit_per_second, key.burst));
+      key.rate_limit_per_second, key.burst, sql::TextArray(key.worker_kinds)));
 }
 
 std::optional<KeyRecord> FindKeyByHash(pqxx::work& txn, const std::string& key_hash) {

@@ -377,6 +377,20 @@ absl::Status ValidateCreateApiKey(const quarry::gateway::v1::CreateApiKeyRequest
     return Invalid("key.burst", absl::StrCat("must be 0 (default) or in [1, ", kMaxBurst,
                                              "], got ", key.burst()));
   }
+  const bool worker = std::find(key.scopes().begin(), key.scopes().end(),
+                                quarry::gateway::v1::SCOPE_WORKER) != key.scopes().end();
+  if (worker && (key.worker_kinds_size() < 1 || key.worker_kinds_size() > kMaxWorkerKinds)) {
+    return Invalid("key.worker_kinds",
+                   absl::StrCat("the worker scope needs 1..", kMaxWorkerKinds, " kinds, got ",
+                                key.worker_kinds_size()));
+  }
+  if (!worker && key.worker_kinds_size() > 0) {
+    return Invalid("key.worker_kinds", "only a key with the worker scope names kinds");
+  }
+  for (int i = 0; i < key.worker_kinds_size(); ++i) {
+    QUARRY_RETURN_IF_ERROR(
+        jobqueue::ValidateJobKindName(Indexed("key.worker_kinds", i), key.worker_kinds(i)));
+  }
   return absl::OkStatus();
 }
 

@@ -1179,7 +1179,7 @@ TEST_F(BadInputTest, EveryMalformedRequestGetsItsExactCodeAndNamesTheField) {
     add("key.name bad UTF-8", "key.name", kInvalid,
         [&, bad] { return create_key([&](ApiKey& key) { key.set_name(bad); }); });
   }
-  for (int scope : {0, 4, 99, -1}) {
+  for (int scope : {0, 5, 99, -1}) {
     add(absl::StrCat("key.scopes ", scope), "key.scopes[1]", kInvalid, [&, scope] {
       return create_key([&](ApiKey& key) {
         key.add_scopes(SCOPE_READ);
@@ -1198,6 +1198,28 @@ TEST_F(BadInputTest, EveryMalformedRequestGetsItsExactCodeAndNamesTheField) {
     add(absl::StrCat("key.burst ", burst), "key.burst", kInvalid,
         [&, burst] { return create_key([&](ApiKey& key) { key.set_burst(burst); }); });
   }
+
+  add("key.worker_kinds missing with the worker scope", "key.worker_kinds", kInvalid,
+      [&] { return create_key([](ApiKey& key) { key.add_scopes(SCOPE_WORKER); }); });
+  add("key.worker_kinds without the worker scope", "key.worker_kinds", kInvalid, [&] {
+    return create_key([](ApiKey& key) {
+      key.add_scopes(SCOPE_WRITE);
+      key.add_worker_kinds("budgeted");
+    });
+  });
+  add("key.worker_kinds over the limit", "key.worker_kinds", kInvalid, [&] {
+    return create_key([](ApiKey& key) {
+      key.add_scopes(SCOPE_WORKER);
+      for (int i = 0; i < 33; ++i) key.add_worker_kinds("k" + std::to_string(i));
+    });
+  });
+  add("key.worker_kinds bad name", "key.worker_kinds[1]", kInvalid, [&] {
+    return create_key([](ApiKey& key) {
+      key.add_scopes(SCOPE_WORKER);
+      key.add_worker_kinds("budgeted");
+      key.add_worker_kinds("Not A Kind");
+    });
+  });
 
   // --------------------------------------------------------------- RevokeApiKey
   for (std::string id : {std::string(), std::string(65, 'q'), std::string("\xff\xfe"),

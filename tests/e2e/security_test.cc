@@ -33,7 +33,9 @@ using namespace quarry::gateway::v1;  // NOLINT: a test of this API.
 
 using MakeContext = std::function<std::unique_ptr<grpc::ClientContext>()>;
 
-enum class Needs { kRead, kWrite, kAdmin };
+// kWorker: the worker API, which keys with the write scope or a worker key
+// naming the kind may use.
+enum class Needs { kRead, kWrite, kAdmin, kWorker };
 
 struct Rpc {
   std::string name;
@@ -380,7 +382,7 @@ TEST_F(SecurityTest, NoIntruderReadsOrChangesAnotherTenantsDataThroughAnyRpc) {
          DeleteScheduleResponse out;
          return schedules_->DeleteSchedule(c().get(), r, &out);
        }},
-      {"ClaimJobs", Needs::kWrite, false, [&](const MakeContext& c) {
+      {"ClaimJobs", Needs::kWorker, false, [&](const MakeContext& c) {
          ClaimJobsRequest r;
          r.set_worker_id("victim-worker");
          r.add_kinds("victim.secret");
@@ -388,19 +390,19 @@ TEST_F(SecurityTest, NoIntruderReadsOrChangesAnotherTenantsDataThroughAnyRpc) {
          ClaimJobsResponse out;
          return workers_->ClaimJobs(c().get(), r, &out);
        }},
-      {"HeartbeatJob", Needs::kWrite, false, [&](const MakeContext& c) {
+      {"HeartbeatJob", Needs::kWorker, false, [&](const MakeContext& c) {
          HeartbeatJobRequest r;
          *r.mutable_lease() = victim_lease;
          HeartbeatJobResponse out;
          return workers_->HeartbeatJob(c().get(), r, &out);
        }},
-      {"CompleteJob", Needs::kWrite, false, [&](const MakeContext& c) {
+      {"CompleteJob", Needs::kWorker, false, [&](const MakeContext& c) {
          CompleteJobRequest r;
          *r.mutable_lease() = victim_lease;
          CompleteJobResponse out;
          return workers_->CompleteJob(c().get(), r, &out);
        }},
-      {"FailJob", Needs::kWrite, false, [&](const MakeContext& c) {
+      {"FailJob", Needs::kWorker, false, [&](const MakeContext& c) {
          FailJobRequest r;
          *r.mutable_lease() = victim_lease;
          r.set_error("intruded");
@@ -408,13 +410,13 @@ TEST_F(SecurityTest, NoIntruderReadsOrChangesAnotherTenantsDataThroughAnyRpc) {
          FailJobResponse out;
          return workers_->FailJob(c().get(), r, &out);
        }},
-      {"ReleaseJob", Needs::kWrite, false, [&](const MakeContext& c) {
+      {"ReleaseJob", Needs::kWorker, false, [&](const MakeContext& c) {
          ReleaseJobRequest r;
          *r.mutable_lease() = victim_lease;
          ReleaseJobResponse out;
          return workers_->ReleaseJob(c().get(), r, &out);
        }},
-      {"AcknowledgeCancel", Needs::kWrite, false, [&](const MakeContext& c) {
+      {"AcknowledgeCancel", Needs::kWorker, false, [&](const MakeContext& c) {
          AcknowledgeCancelRequest r;
          *r.mutable_lease() = victim_lease;
          AcknowledgeCancelResponse out;
@@ -517,6 +519,17 @@ TEST_F(SecurityTest, NoIntruderReadsOrChangesAnotherTenantsDataThroughAnyRpc) {
     EXPECT_TRUE(out_revoke.key().has_revoke_time());
     absl::SleepFor(absl::Milliseconds(400));
   }
+  // A key of the victim's own workers, for a kind other than victim.secret.
+  CreateApiKeyRequest worker_create;
+  worker_create.mutable_key()->set_name("other team's workers");
+  worker_create.mutable_key()->add_scopes(SCOPE_WORKER);
+  worker_create.mutable_key()->add_worker_kinds("victim.other");
+  worker_create.mutable_key()->set_rate_limit_per_second(100000);
+  worker_create.mutable_key()->set_burst(100000);
+  CreateApiKeyResponse worker_created;
+  ASSERT_TRUE(admin_->CreateApiKey(Context(victim).get(), worker_create, &worker_created).ok());
+  ASSERT_EQ(worker_created.key().worker_kinds_size(), 1);
+  const std::string victim_worker = worker_created.secret();
   const std::string before_with_revoked = VictimState(victim);
 
   const std::string secret_part = victim.substr(victim.find('.') + 1);
@@ -571,7 +584,9 @@ TEST_F(SecurityTest, NoIntruderReadsOrChangesAnotherTenantsDataThroughAnyRpc) {
     } else {
       EXPECT_EQ(as_reader.error_code(), grpc::PERMISSION_DENIED) << as_reader.error_message();
       EXPECT_TRUE(absl::StrContains(as_reader.error_message(),
-                                    rpc.needs == Needs::kWrite ? "write scope" : "admin scope"))
+                                    rpc.needs == Needs::kWrite    ? "write scope"
+                                    : rpc.needs == Needs::kWorker ? "worker scope"
+                                                                  : "admin scope"))
           << as_reader.error_message();
     }
     if (rpc.needs == Needs::kAdmin) {
@@ -582,6 +597,23 @@ TEST_F(SecurityTest, NoIntruderReadsOrChangesAnotherTenantsDataThroughAnyRpc) {
     } else if (rpc.needs == Needs::kRead) {
       const grpc::Status as_writer = rpc.call(WithKey(victim_writer));
       EXPECT_TRUE(as_writer.ok()) << "read-write key: " << as_writer.error_message();
+    }
+  }
+
+  // A worker key of the victim's for another kind: no RPC outside the
+  // worker API, no claim of victim.secret, no hold on its job.
+  for (const Rpc& rpc : rpcs) {
+    SCOPED_TRACE(rpc.name);
+    const grpc::Status as_worker = rpc.call(WithKey(victim_worker));
+    if (rpc.needs != Needs::kWorker) {
+      EXPECT_EQ(as_worker.error_code(), grpc::PERMISSION_DENIED) << as_worker.error_message();
+    } else if (rpc.name == "ClaimJobs") {
+      EXPECT_EQ(as_worker.error_code(), grpc::PERMISSION_DENIED) << as_worker.error_message();
+      EXPECT_TRUE(absl::StrContains(as_worker.error_message(), "\"victim.secret\""))
+          << as_worker.error_message();
+    } else {
+      // Another key's lease: not held by this one.
+      EXPECT_EQ(as_worker.error_code(), grpc::FAILED_PRECONDITION) << as_worker.error_message();
     }
   }
 

@@ -73,8 +73,10 @@ int Admin(const AdminOptions& admin, const std::vector<std::string>& args) {
     record.id = key.id;
     record.tenant_id = quarry::gateway::store::EnsureTenant(txn, admin.tenant);
     record.name = admin.name.empty() ? "bootstrap admin" : admin.name;
-    record.scopes =
-        std::vector<std::string>(quarry::model::kScopes.begin(), quarry::model::kScopes.end());
+    // Admin implies write and read; the worker scope is for workers' keys.
+    record.scopes = {std::string(quarry::model::kScopeRead),
+                     std::string(quarry::model::kScopeWrite),
+                     std::string(quarry::model::kScopeAdmin)};
     quarry::gateway::store::InsertKey(txn, record, key.hash);
     return record.tenant_id;
   });

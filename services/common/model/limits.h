@@ -44,6 +44,8 @@ inline constexpr size_t kMaxJobRefBytes = 64;
 inline constexpr size_t kMaxJobIdBytes = 20;
 inline constexpr size_t kMaxKeyNameBytes = 128;
 inline constexpr size_t kMaxKeyIdBytes = 64;
+// Kinds a worker-scoped API key may name.
+inline constexpr int kMaxWorkerKinds = 32;
 inline constexpr double kMaxRateLimitPerSecond = 100000;
 inline constexpr int kMaxBurst = 100000;
 

@@ -25,6 +25,8 @@ grpc::Status AdminServiceImpl::CreateApiKey(grpc::ServerContext* context,
       key.rate_limit_per_second = request->key().rate_limit_per_second();
     }
     if (request->key().burst() > 0) key.burst = request->key().burst();
+    key.worker_kinds.assign(request->key().worker_kinds().begin(),
+                            request->key().worker_kinds().end());
     QUARRY_ASSIGN_OR_RETURN(auto stored, keys_.Insert(key, secret.hash));
     ToProto(stored, admit_.gate().LimitInForce(stored), response->mutable_key());
     response->set_secret(secret.secret);

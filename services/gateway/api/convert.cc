@@ -32,15 +32,17 @@ Metric MetricFromName(const std::string& name) {
 }
 
 std::string ScopeName(int scope) {
-  return std::string(scope == v1::SCOPE_ADMIN   ? model::kScopeAdmin
-                     : scope == v1::SCOPE_WRITE ? model::kScopeWrite
-                                                : model::kScopeRead);
+  return std::string(scope == v1::SCOPE_ADMIN    ? model::kScopeAdmin
+                     : scope == v1::SCOPE_WRITE  ? model::kScopeWrite
+                     : scope == v1::SCOPE_WORKER ? model::kScopeWorker
+                                                 : model::kScopeRead);
 }
 
 v1::Scope ScopeFromName(const std::string& name) {
-  return name == model::kScopeAdmin   ? v1::SCOPE_ADMIN
-         : name == model::kScopeWrite ? v1::SCOPE_WRITE
-                                      : v1::SCOPE_READ;
+  return name == model::kScopeAdmin    ? v1::SCOPE_ADMIN
+         : name == model::kScopeWrite  ? v1::SCOPE_WRITE
+         : name == model::kScopeWorker ? v1::SCOPE_WORKER
+                                       : v1::SCOPE_READ;
 }
 
 v1::JobState JobStateToProto(jobqueue::JobState state) {
@@ -105,6 +107,7 @@ void ToProto(const store::KeyRecord& key, const RateLimit& limit, v1::ApiKey* ou
   out->set_burst(limit.burst);
   SetTime(key.created_at, out->mutable_create_time());
   if (key.revoked_at) SetTime(*key.revoked_at, out->mutable_revoke_time());
+  for (const std::string& kind : key.worker_kinds) out->add_worker_kinds(kind);
 }
 
 namespace {

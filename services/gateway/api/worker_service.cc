@@ -26,7 +26,7 @@ absl::StatusOr<Workers::Lease> LeaseOf(const Principal& caller, const v1::JobLea
 grpc::Status WorkerServiceImpl::ClaimJobs(grpc::ServerContext* context,
                                           const v1::ClaimJobsRequest* request,
                                           v1::ClaimJobsResponse* response) {
-  return admit_.Run(*context, Scope::kWrite, [&](const Principal& caller) -> absl::Status {
+  return admit_.Run(*context, Scope::kWorker, [&](const Principal& caller) -> absl::Status {
     QUARRY_ASSIGN_OR_RETURN(absl::Duration wait, ValidateClaimJobs(*request));
     // Never past the client's own deadline: an answer it no longer waits
     // for would hold jobs under a lease nobody renews.
@@ -34,6 +34,7 @@ grpc::Status WorkerServiceImpl::ClaimJobs(grpc::ServerContext* context,
         absl::FromChrono(context->deadline()) - absl::Now() - absl::Milliseconds(200);
     wait = std::max(absl::ZeroDuration(), std::min(wait, until_deadline));
     const std::vector<std::string> kinds(request->kinds().begin(), request->kinds().end());
+    QUARRY_RETURN_IF_ERROR(CheckWorkerKinds(caller, kinds));
     QUARRY_ASSIGN_OR_RETURN(
         auto jobs, workers_.Claim(caller.tenant_id, caller.key_id, request->worker_id(), kinds,
                                   request->max_jobs(), wait,
@@ -56,7 +57,7 @@ grpc::Status WorkerServiceImpl::ClaimJobs(grpc::ServerContext* context,
 grpc::Status WorkerServiceImpl::HeartbeatJob(grpc::ServerContext* context,
                                              const v1::HeartbeatJobRequest* request,
                                              v1::HeartbeatJobResponse* response) {
-  return admit_.Run(*context, Scope::kWrite, [&](const Principal& caller) -> absl::Status {
+  return admit_.Run(*context, Scope::kWorker, [&](const Principal& caller) -> absl::Status {
     QUARRY_ASSIGN_OR_RETURN(auto lease, LeaseOf(caller, request->lease()));
     QUARRY_RETURN_IF_ERROR(ValidateHeartbeatJob(*request));
     QUARRY_ASSIGN_OR_RETURN(auto beat, workers_.Heartbeat(caller.tenant_id, lease,
@@ -71,7 +72,7 @@ grpc::Status WorkerServiceImpl::HeartbeatJob(grpc::ServerContext* context,
 grpc::Status WorkerServiceImpl::CompleteJob(grpc::ServerContext* context,
                                             const v1::CompleteJobRequest* request,
                                             v1::CompleteJobResponse*) {
-  return admit_.Run(*context, Scope::kWrite, [&](const Principal& caller) -> absl::Status {
+  return admit_.Run(*context, Scope::kWorker, [&](const Principal& caller) -> absl::Status {
     QUARRY_ASSIGN_OR_RETURN(auto lease, LeaseOf(caller, request->lease()));
     return workers_.Complete(caller.tenant_id, lease, request->result_json());
   });
@@ -79,7 +80,7 @@ grpc::Status WorkerServiceImpl::CompleteJob(grpc::ServerContext* context,
 
 grpc::Status WorkerServiceImpl::FailJob(grpc::ServerContext* context,
                                         const v1::FailJobRequest* request, v1::FailJobResponse*) {
-  return admit_.Run(*context, Scope::kWrite, [&](const Principal& caller) -> absl::Status {
+  return admit_.Run(*context, Scope::kWorker, [&](const Principal& caller) -> absl::Status {
     QUARRY_ASSIGN_OR_RETURN(auto lease, LeaseOf(caller, request->lease()));
     QUARRY_ASSIGN_OR_RETURN(absl::Duration retry_after, ValidateFailJob(*request));
     Workers::Failure failure = Workers::Failure::kRetryable;
@@ -92,7 +93,7 @@ grpc::Status WorkerServiceImpl::FailJob(grpc::ServerContext* context,
 grpc::Status WorkerServiceImpl::ReleaseJob(grpc::ServerContext* context,
                                            const v1::ReleaseJobRequest* request,
                                            v1::ReleaseJobResponse*) {
-  return admit_.Run(*context, Scope::kWrite, [&](const Principal& caller) -> absl::Status {
+  return admit_.Run(*context, Scope::kWorker, [&](const Principal& caller) -> absl::Status {
     QUARRY_ASSIGN_OR_RETURN(auto lease, LeaseOf(caller, request->lease()));
     return workers_.Release(caller.tenant_id, lease);
   });
@@ -101,7 +102,7 @@ grpc::Status WorkerServiceImpl::ReleaseJob(grpc::ServerContext* context,
 grpc::Status WorkerServiceImpl::AcknowledgeCancel(grpc::ServerContext* context,
                                                   const v1::AcknowledgeCancelRequest* request,
                                                   v1::AcknowledgeCancelResponse*) {
-  return admit_.Run(*context, Scope::kWrite, [&](const Principal& caller) -> absl::Status {
+  return admit_.Run(*context, Scope::kWorker, [&](const Principal& caller) -> absl::Status {
     QUARRY_ASSIGN_OR_RETURN(auto lease, LeaseOf(caller, request->lease()));
     return workers_.AcknowledgeCancel(caller.tenant_id, lease);
   });

@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%quarry/gateway/v1/admin_service.proto\x12\x11quarry.gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdc\x01\n\x06\x41piKey\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12(\n\x06scopes\x18\x03 \x03(\x0e\x32\x18.quarry.gateway.v1.Scope\x12\x1d\n\x15rate_limit_per_second\x18\x04 \x01(\x01\x12\r\n\x05\x62urst\x18\x05 \x01(\x05\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brevoke_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"=\n\x13\x43reateApiKeyRequest\x12&\n\x03key\x18\x01 \x01(\x0b\x32\x19.quarry.gateway.v1.ApiKey\"N\n\x14\x43reateApiKeyResponse\x12&\n\x03key\x18\x01 \x01(\x0b\x32\x19.quarry.gateway.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"\x14\n\x12ListApiKeysRequest\">\n\x13ListApiKeysResponse\x12\'\n\x04keys\x18\x01 \x03(\x0b\x32\x19.quarry.gateway.v1.ApiKey\"!\n\x13RevokeApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\">\n\x14RevokeApiKeyResponse\x12&\n\x03key\x18\x01 \x01(\x0b\x32\x19.quarry.gateway.v1.ApiKey*P\n\x05Scope\x12\x15\n\x11SCOPE_UNSPECIFIED\x10\x00\x12\x0e\n\nSCOPE_READ\x10\x01\x12\x0f\n\x0bSCOPE_WRITE\x10\x02\x12\x0f\n\x0bSCOPE_ADMIN\x10\x03\x32\xae\x02\n\x0c\x41\x64minService\x12_\n\x0c\x43reateApiKey\x12&.quarry.gateway.v1.CreateApiKeyRequest\x1a\'.quarry.gateway.v1.CreateApiKeyResponse\x12\\\n\x0bListApiKeys\x12%.quarry.gateway.v1.ListApiKeysRequest\x1a&.quarry.gateway.v1.ListApiKeysResponse\x12_\n\x0cRevokeApiKey\x12&.quarry.gateway.v1.RevokeApiKeyRequest\x1a\'.quarry.gateway.v1.RevokeApiKeyResponseB\x03\xf8\x01\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%quarry/gateway/v1/admin_service.proto\x12\x11quarry.gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf2\x01\n\x06\x41piKey\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12(\n\x06scopes\x18\x03 \x03(\x0e\x32\x18.quarry.gateway.v1.Scope\x12\x1d\n\x15rate_limit_per_second\x18\x04 \x01(\x01\x12\r\n\x05\x62urst\x18\x05 \x01(\x05\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brevoke_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cworker_kinds\x18\x08 \x03(\t\"=\n\x13\x43reateApiKeyRequest\x12&\n\x03key\x18\x01 \x01(\x0b\x32\x19.quarry.gateway.v1.ApiKey\"N\n\x14\x43reateApiKeyResponse\x12&\n\x03key\x18\x01 \x01(\x0b\x32\x19.quarry.gateway.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"\x14\n\x12ListApiKeysRequest\">\n\x13ListApiKeysResponse\x12\'\n\x04keys\x18\x01 \x03(\x0b\x32\x19.quarry.gateway.v1.ApiKey\"!\n\x13RevokeApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\">\n\x14RevokeApiKeyResponse\x12&\n\x03key\x18\x01 \x01(\x0b\x32\x19.quarry.gateway.v1.ApiKey*b\n\x05Scope\x12\x15\n\x11SCOPE_UNSPECIFIED\x10\x00\x12\x0e\n\nSCOPE_READ\x10\x01\x12\x0f\n\x0bSCOPE_WRITE\x10\x02\x12\x0f\n\x0bSCOPE_ADMIN\x10\x03\x12\x10\n\x0cSCOPE_WORKER\x10\x04\x32\xae\x02\n\x0c\x41\x64minService\x12_\n\x0c\x43reateApiKey\x12&.quarry.gateway.v1.CreateApiKeyRequest\x1a\'.quarry.gateway.v1.CreateApiKeyResponse\x12\\\n\x0bListApiKeys\x12%.quarry.gateway.v1.ListApiKeysRequest\x1a&.quarry.gateway.v1.ListApiKeysResponse\x12_\n\x0cRevokeApiKey\x12&.quarry.gateway.v1.RevokeApiKeyRequest\x1a\'.quarry.gateway.v1.RevokeApiKeyResponseB\x03\xf8\x01\x01\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'quarry.gateway.v1.admin_service_pb2', globals())
@@ -22,22 +22,22 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\370\001\001'
-  _SCOPE._serialized_start=644
-  _SCOPE._serialized_end=724
+  _SCOPE._serialized_start=666
+  _SCOPE._serialized_end=764
   _APIKEY._serialized_start=94
-  _APIKEY._serialized_end=314
-  _CREATEAPIKEYREQUEST._serialized_start=316
-  _CREATEAPIKEYREQUEST._serialized_end=377
-  _CREATEAPIKEYRESPONSE._serialized_start=379
-  _CREATEAPIKEYRESPONSE._serialized_end=457
-  _LISTAPIKEYSREQUEST._serialized_start=459
-  _LISTAPIKEYSREQUEST._serialized_end=479
-  _LISTAPIKEYSRESPONSE._serialized_start=481
-  _LISTAPIKEYSRESPONSE._serialized_end=543
-  _REVOKEAPIKEYREQUEST._serialized_start=545
-  _REVOKEAPIKEYREQUEST._serialized_end=578
-  _REVOKEAPIKEYRESPONSE._serialized_start=580
-  _REVOKEAPIKEYRESPONSE._serialized_end=642
-  _ADMINSERVICE._serialized_start=727
-  _ADMINSERVICE._serialized_end=1029
+  _APIKEY._serialized_end=336
+  _CREATEAPIKEYREQUEST._serialized_start=338
+  _CREATEAPIKEYREQUEST._serialized_end=399
+  _CREATEAPIKEYRESPONSE._serialized_start=401
+  _CREATEAPIKEYRESPONSE._serialized_end=479
+  _LISTAPIKEYSREQUEST._serialized_start=481
+  _LISTAPIKEYSREQUEST._serialized_end=501
+  _LISTAPIKEYSRESPONSE._serialized_start=503
+  _LISTAPIKEYSRESPONSE._serialized_end=565
+  _REVOKEAPIKEYREQUEST._serialized_start=567
+  _REVOKEAPIKEYREQUEST._serialized_end=600
+  _REVOKEAPIKEYRESPONSE._serialized_start=602
+  _REVOKEAPIKEYRESPONSE._serialized_end=664
+  _ADMINSERVICE._serialized_start=767
+  _ADMINSERVICE._serialized_end=1069
 # @@protoc_insertion_point(module_scope)
