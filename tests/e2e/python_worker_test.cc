@@ -208,5 +208,47 @@ TEST_F(PythonWorkerTest, ConcurrencyAndStartLimitsHoldAcrossWorkers) {
   for (auto& w : workers) EXPECT_TRUE(w->Wait(absl::Seconds(20)).ok());
 }
 
+// A gateway killed under connected workers: their calls through nginx move
+// to the other gateway, no job is lost and each ends SUCCEEDED once (a
+// complete the dead gateway never answered is fenced or redelivered after
+// the lease, never recorded twice).
+TEST_F(PythonWorkerTest, AGatewayKilledUnderConnectedWorkersLosesNoJob) {
+  std::vector<std::unique_ptr<Subprocess>> workers;
+  for (const char* id : {"py-a", "py-b"}) {
+    workers.push_back(StartWorker(id));
+    ASSERT_NE(workers.back(), nullptr);
+  }
+  constexpr int kJobs = 40;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kJobs; ++i) {
+    ids.push_back(Submit(absl::StrCat(R"({"sleep": 0.3, "n": )", i, "}")).id());
+  }
+  // Kill the second gateway once work is under way on both workers.
+  Until(ids[3], Ended, absl::Seconds(60));
+  ASSERT_TRUE(suite_->gateway(1).Kill().ok());
+  const absl::Time killed = absl::Now();
+  int succeeded = 0, redelivered = 0;
+  for (const std::string& id : ids) {
+    const Job done = Until(id, Ended, absl::Seconds(90));
+    EXPECT_EQ(done.state(), JOB_STATE_SUCCEEDED) << done.ShortDebugString();
+    succeeded += done.state() == JOB_STATE_SUCCEEDED;
+    redelivered += done.attempts() > 1;
+    // The recorded result is one attempt's, the one that finished the job.
+    EXPECT_TRUE(
+        absl::StrContains(done.result_json(), absl::StrCat("\"attempt\": ", done.attempts())) ||
+        absl::StrContains(done.result_json(), absl::StrCat("\"attempt\":", done.attempts())))
+        << done.result_json();
+  }
+  std::cout << "[gateway kill] " << succeeded << " of " << kJobs << " succeeded, " << redelivered
+            << " delivered again, all done " << absl::ToDoubleSeconds(absl::Now() - killed)
+            << " s after the kill" << std::endl;
+  EXPECT_EQ(succeeded, kJobs);
+  ASSERT_TRUE(suite_->gateway(1).Restart().ok());
+  for (auto& w : workers) {
+    w->Signal(SIGTERM);
+    EXPECT_TRUE(w->Wait(absl::Seconds(20)).ok());
+  }
+}
+
 }  // namespace
 }  // namespace quarry
