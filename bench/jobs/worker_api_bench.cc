@@ -89,9 +89,9 @@ using gateway::v1::SubmitJobResponse;
 
 constexpr char kKind[] = "bench.noop";
 constexpr char kSystem[] = "Quarry worker API + Python runtime";
-// Each run starts from an empty queue; the bench creates no schedules, but
-// their table references jobs, so TRUNCATE must name it too.
-constexpr char kEmptyQueue[] = "TRUNCATE jobs, job_schedules";
+// Each run starts from an empty queue; the bench creates no schedules and no
+// dependencies, but their tables reference jobs, so TRUNCATE must name them too.
+constexpr char kEmptyQueue[] = "TRUNCATE jobs, job_schedules, job_dependencies";
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
