@@ -12,6 +12,7 @@
 #include "services/common/server/server_flags.h"
 #include "services/worker/admin_service.h"
 #include "services/worker/handlers/handlers.h"
+#include "services/worker/kind_queue_metrics.h"
 #include "services/worker/runner.h"
 #include "services/worker/scheduler.h"
 #include "services/worker/worker_metrics.h"
@@ -52,9 +53,9 @@ int main(int argc, char** argv) {
   auto runtime = quarry::server::Runtime::Create(QuarryServerOptionsFromFlags("worker"));
   if (!runtime.ok()) ExitOnStartupError("configuration", runtime.status());
 
-  // Connections for the handlers, heartbeats, the dispatcher, metrics and the
-  // scheduler.
-  auto pool = quarry::server::OpenDatabaseOrExit(worker.database_url, worker.threads + 4,
+  // Connections for the handlers, heartbeats, the dispatcher, metrics, the
+  // per-kind snapshot and the scheduler.
+  auto pool = quarry::server::OpenDatabaseOrExit(worker.database_url, worker.threads + 5,
                                                  absl::Seconds(60));
 
   quarry::jobqueue::PgJobQueue queue(*pool, worker.database_url);
@@ -97,6 +98,10 @@ int main(int argc, char** argv) {
   quarry::worker::Scheduler scheduler(*pool, scheduler_options);
   if (worker.scheduler) scheduler.Start();
   metrics.StartQueueDepthPolling(absl::Seconds(5));
+  // Every replica exports the same whole-queue gauges; the autoscalers take
+  // max() over pods (k8s/README.md).
+  quarry::worker::KindQueueMetrics kind_metrics((*runtime)->metrics(), *pool);
+  kind_metrics.Start();
   (*server)->SetServing(true);
   (*runtime)->logger().Info("worker running", {{"owner", options.owner},
                                               {"threads", absl::StrCat(worker.threads)}});

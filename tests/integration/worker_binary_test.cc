@@ -74,6 +74,8 @@ TEST(WorkerBinary, RunsJobsServesHealthAndMetricsAndDrainsOnSigterm) {
   auto metrics = (*worker)->ScrapeMetrics();
   ASSERT_TRUE(metrics.ok()) << metrics.status();
   EXPECT_TRUE(absl::StrContains(*metrics, "quarry_jobs_queue_depth{")) << *metrics;
+  EXPECT_TRUE(absl::StrContains(*metrics, "quarry_jobs_due{kind=\"index_documents\",system=\"true\"}"))
+      << *metrics;
   EXPECT_TRUE(absl::StrContains(*metrics, "quarry_job_attempts_total{")) << *metrics;
   EXPECT_TRUE(absl::StrContains(*metrics, "quarry_grpc_server_handled_total{")) << *metrics;
 
