@@ -64,6 +64,59 @@ if render --set gateway.image.tag=latest >/dev/null 2>"$tmp/latest.err"; then
 fi
 grep -q 'pin an image tag' "$tmp/latest.err" || fail "unexpected error for :latest: $(cat "$tmp/latest.err")"
 
+# The worker HPA scales on due jobs of the system kinds, not on all queued.
+grep -q 'name: quarry_jobs_due$' "$tmp/default.yaml" || fail "defaults: the worker HPA is not on quarry_jobs_due"
+grep -q 'system: "true"$' "$tmp/default.yaml" || fail "defaults: the worker HPA does not select system kinds"
+
+# A user's own worker image: a Deployment and an HPA on its kinds' due jobs.
+cat >"$tmp/user-workers.yaml" <<'YAML'
+userWorkers:
+  - name: triage
+    image: {repository: registry.example.com/acme/triage-worker, tag: "1.4.2"}
+    args: ["--concurrency=8"]
+    env: [{name: LOG_LEVEL, value: info}]
+    apiKeySecret: {name: triage-worker-key, key: api-key}
+    kinds: [triage, triage.batch]
+    minReplicas: 1
+    maxReplicas: 10
+    targetAverageValue: "20"
+    livenessProbe: {exec: {command: ["/bin/true"]}, periodSeconds: 30}
+    readinessProbe: {exec: {command: ["/bin/true"]}, periodSeconds: 10}
+YAML
+render -f "$tmp/user-workers.yaml" >"$tmp/users.yaml" || fail "render with userWorkers"
+/usr/bin/python3 deploy/check/check_manifests.py --label "helm (userWorkers)" "${args[@]}" "$tmp/users.yaml" \
+  || fail "helm userWorkers: the checker found violations (above)"
+[ "$(count HorizontalPodAutoscaler "$tmp/users.yaml")" = 4 ] || fail "userWorkers: want the triage HPA besides the three"
+/usr/bin/python3 - "$tmp/users.yaml" <<'PY' || fail "userWorkers: the rendered objects (above)"
+import sys, yaml
+docs = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(open(sys.argv[1])) if d}
+dep = docs[("Deployment", "quarry-worker-triage")]
+c = dep["spec"]["template"]["spec"]["containers"][0]
+assert c["image"] == "registry.example.com/acme/triage-worker:1.4.2", c["image"]
+assert c["args"] == ["--concurrency=8"], c["args"]
+env = {e["name"]: e for e in c["env"]}
+assert env["QUARRY_TARGET"]["value"] == "quarry-gateway:50051", env
+assert env["QUARRY_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "triage-worker-key", "key": "api-key"}, env
+assert env["QUARRY_KINDS"]["value"] == "triage,triage.batch", env
+assert env["LOG_LEVEL"]["value"] == "info", env
+assert dep["spec"]["replicas"] == 1
+hpa = docs[("HorizontalPodAutoscaler", "quarry-worker-triage")]["spec"]
+assert hpa["scaleTargetRef"]["name"] == "quarry-worker-triage"
+assert (hpa["minReplicas"], hpa["maxReplicas"]) == (1, 10), hpa
+m = hpa["metrics"][0]["external"]
+assert m["metric"]["name"] == "quarry_jobs_due", m
+assert m["metric"]["selector"]["matchExpressions"] == [
+    {"key": "kind", "operator": "In", "values": ["triage", "triage.batch"]}], m
+assert m["target"] == {"type": "AverageValue", "averageValue": "20"}, m
+PY
+for bad in 'userWorkers[0].image.tag=latest' 'userWorkers[0].name=Triage' 'userWorkers[0].apiKeySecret=null' \
+           'userWorkers[0].kinds=null' 'userWorkers[0].livenessProbe=null' 'userWorkers[0].minReplicas=11'; do
+  if render -f "$tmp/user-workers.yaml" --set "$bad" >/dev/null 2>"$tmp/bad.err"; then
+    fail "userWorkers with $bad rendered"
+  fi
+  grep -q 'userWorkers' "$tmp/bad.err" || fail "userWorkers $bad: unexpected error: $(cat "$tmp/bad.err")"
+done
+
 # The chart produces the same objects as the kustomize base.
 if command -v kubectl >/dev/null; then
   rm -rf "$tmp/k8s" && cp -rL k8s "$tmp/k8s"
@@ -73,4 +126,4 @@ if command -v kubectl >/dev/null; then
 else
   fail "kubectl is not installed (Debian: apt-get install kubernetes-client)"
 fi
-echo "PASS: helm chart renders (defaults, shards=4, knobs) and passes the checker"
+echo "PASS: helm chart renders (defaults, shards=4, knobs, userWorkers) and passes the checker"
