@@ -14,8 +14,9 @@
 // The runtime is used as it is: its hot path has no sleeps (the claim loop
 // waits on a condition variable for a free slot, the heartbeat thread on an
 // event), so a hand-written loop on the stubs would measure something no
-// tenant runs. The gateway's ClaimJobs itself polls PostgreSQL while it
-// waits (20 ms doubling to 250 ms), which is what the idle latency shows.
+// tenant runs. The gateway's ClaimJobs waits for PostgreSQL's 'jobs_new'
+// notification of the kind (looking again every second without one), so the
+// idle latency shows a notification's round trip, not a poll interval.
 //
 // Only the gateway is started: the worker API needs nothing else (its
 // embedding and shard targets point at a closed port and are never called).
@@ -72,8 +73,8 @@ ABSL_FLAG(absl::Duration, latency_run_timeout, absl::Seconds(30),
 ABSL_FLAG(absl::Duration, probe_timeout, absl::Seconds(10),
           "How long one probe may take to start before it counts as late (and ends its run).");
 ABSL_FLAG(int, probe_gap_max_ms, 300,
-          "Probes are spaced by a uniform 10..this many ms, so they meet the gateway's claim "
-          "poll in every phase of its backoff (a fixed short gap would only see its shortest).");
+          "Probes are spaced by a uniform 10..this many ms (chosen when the gateway's claim "
+          "polled with a backoff, so that they met every phase of it; kept for comparison).");
 ABSL_FLAG(double, load_fraction, 0.5,
           "Background load of the loaded latency run, as a fraction of the best throughput.");
 
