@@ -372,5 +372,27 @@ TEST_F(WorkerApiTest, ABatchGraphRunsInDependencyOrderAndAFailureEndsItsDependen
   EXPECT_EQ(late.error_code(), grpc::FAILED_PRECONDITION) << late.error_message();
 }
 
+TEST_F(WorkerApiTest, AJobCarriesItsSubmitsTraceToTheWorker) {
+  Register("traced.step");
+  const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  auto context = Context(key_);
+  context->AddMetadata("traceparent", absl::StrCat("00-", trace_id, "-00f067aa0ba902b7-01"));
+  SubmitJobRequest r;
+  r.set_kind("traced.step");
+  SubmitJobResponse submitted;
+  ASSERT_TRUE(jobs_->SubmitJob(context.get(), r, &submitted).ok());
+  // The stored context is the gateway's span of the submit, in the caller's
+  // trace.
+  const std::string stored = submitted.job().traceparent();
+  EXPECT_TRUE(absl::StartsWith(stored, absl::StrCat("00-", trace_id, "-"))) << stored;
+  EXPECT_EQ(stored.size(), 55u) << stored;
+  EXPECT_NE(stored, absl::StrCat("00-", trace_id, "-00f067aa0ba902b7-01"));
+  std::vector<ClaimedJob> claimed = Claim("traced.step", 1, absl::Seconds(5));
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(claimed[0].traceparent(), stored);
+  ASSERT_TRUE(Complete(LeaseOf(claimed[0]), "{}").ok());
+  EXPECT_EQ(Get(claimed[0].job_id()).traceparent(), stored);
+}
+
 }  // namespace
 }  // namespace quarry

@@ -86,11 +86,19 @@ class Connection {
     this.metadata.set('authorization', `Bearer ${apiKey}`);
   }
 
-  /** The unary `method` of `stub` as a promise; a refusal rejects with QuarryError. */
-  call(stub, method, request, timeoutSeconds = 30) {
+  /**
+   * The unary `method` of `stub` as a promise; a refusal rejects with
+   * QuarryError. `traceparent` (W3C) puts the call in that trace.
+   */
+  call(stub, method, request, timeoutSeconds = 30, traceparent = '') {
     const deadline = new Date(Date.now() + timeoutSeconds * 1000);
+    let metadata = this.metadata;
+    if (traceparent) {
+      metadata = this.metadata.clone();
+      metadata.set('traceparent', traceparent);
+    }
     return new Promise((resolve, reject) => {
-      stub[method](request, this.metadata, { deadline }, (err, response) => {
+      stub[method](request, metadata, { deadline }, (err, response) => {
         if (err) reject(new QuarryError(err.code, err.details));
         else resolve(response);
       });

@@ -73,6 +73,8 @@ class Job {
     /** Aborted when the worker is stopping: finish soon or the job is handed back. */
     this.stopping = this._stopping.signal;
     this.lease = { jobId: claimed.jobId, attempt: claimed.attempt, workerId };
+    /** The submit's trace, sent back with every call on the job. */
+    this.traceparent = claimed.traceparent || '';
     this._progress = { progress: 0, progressMessage: '' };
   }
 
@@ -134,11 +136,15 @@ class Worker {
     this._wake?.();
   }
 
-  /** The call, repeated on transient failures; other refusals reject. */
-  async _call(method, request, timeout = 10, attempts = 5) {
+  /**
+   * The call, repeated on transient failures; other refusals reject. With
+   * `job`, in the trace of the job's submit.
+   */
+  async _call(method, request, { timeout = 10, attempts = 5, job = null } = {}) {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this._rpc.call(this._rpc.workers, method, request, timeout);
+        return await this._rpc.call(this._rpc.workers, method, request, timeout,
+          job?.traceparent ?? '');
       } catch (err) {
         if (!TRANSIENT.has(err.code) || attempt === attempts - 1) throw err;
         await sleep(Math.min(100 * 2 ** attempt, 2000));
@@ -165,7 +171,7 @@ class Worker {
         try {
           // The long poll is never cut short on stop(): a job it claimed would
           // sit leased to nobody until the lease ran out.
-          claimed = (await this._call('ClaimJobs', request, 15)).jobs;
+          claimed = (await this._call('ClaimJobs', request, { timeout: 15 })).jobs;
         } catch (err) {
           this._log(`claim failed: ${err.message}`);
           await sleep(1000, undefined, { signal: this._stop.signal }).catch(() => {});
@@ -194,7 +200,7 @@ class Worker {
 
   async _release(job) {
     try {
-      await this._call('ReleaseJob', { lease: job.lease });
+      await this._call('ReleaseJob', { lease: job.lease }, { job });
     } catch (err) {
       this._log(`release of job ${job.id} failed: ${err.message}`);
     }
@@ -227,7 +233,7 @@ class Worker {
       }
       let beat;
       try {
-        beat = await this._call('HeartbeatJob', { lease: job.lease, ...job._progress });
+        beat = await this._call('HeartbeatJob', { lease: job.lease, ...job._progress }, { job });
       } catch (err) {
         if (err.code === grpc.status.FAILED_PRECONDITION) {
           // The lease is gone: stop the function, record nothing.
@@ -267,27 +273,27 @@ class Worker {
       // did: it may well have thrown the AbortError of a call it passed
       // job.signal to, and a retry would run what the client no longer wants.
       if (reason instanceof Cancelled) {
-        await this._call('AcknowledgeCancel', { lease: job.lease });
+        await this._call('AcknowledgeCancel', { lease: job.lease }, { job });
       } else if (error instanceof RateLimited) {
         await this._call('FailJob', {
           lease: job.lease, error: truncateBytes(error.message || 'rate limited', 4096),
           kind: 'FAILURE_KIND_RATE_LIMITED', retryAfter: duration(error.retryAfter),
-        });
+        }, { job });
       } else if (error instanceof Permanent) {
         await this._call('FailJob', {
           lease: job.lease, error: truncateBytes(error.message || 'permanent failure', 4096),
           kind: 'FAILURE_KIND_PERMANENT',
-        });
+        }, { job });
       } else if (error !== null) {
         // Any other error is worth a retry.
         const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
         await this._call('FailJob', {
           lease: job.lease, error: truncateBytes(text, 4096) || 'error', kind: 'FAILURE_KIND_RETRYABLE',
-        });
+        }, { job });
       } else {
         await this._call('CompleteJob', {
           lease: job.lease, resultJson: JSON.stringify(result ?? {}),
-        });
+        }, { job });
         this.completed += 1;
       }
     } catch (err) {

@@ -56,6 +56,9 @@ class Job:
         self.payload = json.loads(claimed.payload_json or "{}")
         self.attempt = claimed.attempt
         self.max_attempts = claimed.max_attempts
+        # The submit's trace: sent back with every call on the job, so the
+        # gateway's spans of its run join that trace.
+        self.traceparent = claimed.traceparent
         # Set when a client cancels the job (seen at the next heartbeat) or
         # when the worker is stopping and the job will be handed back.
         self.cancelled = threading.Event()
@@ -102,11 +105,15 @@ class Worker:
         with self._lock:
             self._lock.notify_all()
 
-    def _call(self, method, request, timeout=10.0, attempts=5):
-        """The call, repeated on transient failures; other errors raise."""
+    def _call(self, method, request, timeout=10.0, attempts=5, job=None):
+        """The call, repeated on transient failures; other errors raise.
+        With `job`, in the job's trace."""
+        metadata = self._metadata
+        if job is not None and job.traceparent:
+            metadata = metadata + (("traceparent", job.traceparent),)
         for attempt in range(attempts):
             try:
-                return method(request, metadata=self._metadata, timeout=timeout)
+                return method(request, metadata=metadata, timeout=timeout)
             except grpc.RpcError as e:
                 if e.code() not in _TRANSIENT or attempt == attempts - 1:
                     raise
@@ -153,7 +160,7 @@ class Worker:
             unfinished = list(self._running.values())
         for job in unfinished:
             try:
-                self._call(self._stub.ReleaseJob, pb.ReleaseJobRequest(lease=job._lease))
+                self._call(self._stub.ReleaseJob, pb.ReleaseJobRequest(lease=job._lease), job=job)
             except grpc.RpcError as e:
                 log.warning("release of job %s failed: %s", job.id, e.details())
 
@@ -163,7 +170,7 @@ class Worker:
                 fraction, message = job._progress
             try:
                 beat = self._call(self._stub.HeartbeatJob, pb.HeartbeatJobRequest(
-                    lease=job._lease, progress=fraction, progress_message=message))
+                    lease=job._lease, progress=fraction, progress_message=message), job=job)
             except grpc.RpcError as e:
                 if e.code() == grpc.StatusCode.FAILED_PRECONDITION:
                     # The lease is gone: stop the function, record nothing.
@@ -192,29 +199,29 @@ class Worker:
                 result = fn(job)
             except Cancelled:
                 self._call(self._stub.AcknowledgeCancel,
-                           pb.AcknowledgeCancelRequest(lease=job._lease))
+                           pb.AcknowledgeCancelRequest(lease=job._lease), job=job)
                 return
             except RateLimited as e:
                 self._call(self._stub.FailJob, pb.FailJobRequest(
                     lease=job._lease, error=str(e)[:4096] or "rate limited",
-                    kind=pb.FAILURE_KIND_RATE_LIMITED, retry_after=duration(e.retry_after)))
+                    kind=pb.FAILURE_KIND_RATE_LIMITED, retry_after=duration(e.retry_after)), job=job)
                 return
             except Permanent as e:
                 self._call(self._stub.FailJob, pb.FailJobRequest(
                     lease=job._lease, error=(str(e) or "permanent failure")[:4096],
-                    kind=pb.FAILURE_KIND_PERMANENT))
+                    kind=pb.FAILURE_KIND_PERMANENT), job=job)
                 return
             except Exception as e:  # noqa: BLE001: any other error is worth a retry
                 self._call(self._stub.FailJob, pb.FailJobRequest(
                     lease=job._lease, error=(f"{type(e).__name__}: {e}")[:4096],
-                    kind=pb.FAILURE_KIND_RETRYABLE))
+                    kind=pb.FAILURE_KIND_RETRYABLE), job=job)
                 return
             if job.cancelled.is_set():
                 self._call(self._stub.AcknowledgeCancel,
-                           pb.AcknowledgeCancelRequest(lease=job._lease))
+                           pb.AcknowledgeCancelRequest(lease=job._lease), job=job)
                 return
             self._call(self._stub.CompleteJob, pb.CompleteJobRequest(
-                lease=job._lease, result_json=json.dumps({} if result is None else result)))
+                lease=job._lease, result_json=json.dumps({} if result is None else result)), job=job)
             self.completed += 1
         except grpc.RpcError as e:
             # FAILED_PRECONDITION: the lease was lost (another worker has the

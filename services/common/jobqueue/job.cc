@@ -47,6 +47,7 @@ Job NewQueuedJob(int64_t id, const JobSpec& spec, absl::Time now) {
   job.idempotency_key = spec.idempotency_key;
   job.cost = spec.cost;
   job.depends_on = spec.depends_on;
+  job.traceparent = spec.traceparent;
   job.created_at = now;
   return job;
 }

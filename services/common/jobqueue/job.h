@@ -34,6 +34,8 @@ struct JobSpec {
   int64_t cost = 1;  // against the kind's cost_per_minute
   // Jobs (of the same tenant) that must all succeed before this one runs.
   std::vector<int64_t> depends_on;
+  // The W3C traceparent of the submit, continued by the job's run; "" for none.
+  std::string traceparent;
 };
 
 // A job as stored.
@@ -60,6 +62,7 @@ struct Job {
   std::optional<absl::Time> finished_at;
   int64_t cost = 1;
   std::vector<int64_t> depends_on;
+  std::string traceparent;
 };
 
 // The job `spec` becomes when stored as `id` at `now`, before any attempt:

@@ -23,7 +23,7 @@ constexpr char kColumns[] = R"(
   coalesce(result::text, ''), coalesce(last_error, ''), cancel_requested,
   (extract(epoch from created_at) * 1000000)::bigint,
   (extract(epoch from started_at) * 1000000)::bigint,
-  (extract(epoch from finished_at) * 1000000)::bigint, cost)";
+  (extract(epoch from finished_at) * 1000000)::bigint, cost, coalesce(traceparent, ''))";
 
 // The jobs a job waits for, as "1,5,9", appended to kColumns by the
 // client-facing reads (claims do not need it). job_dependencies has no `id`,
@@ -31,7 +31,7 @@ constexpr char kColumns[] = R"(
 constexpr char kDependsOn[] = R"(
   (SELECT coalesce(string_agg(d.depends_on::text, ',' ORDER BY d.depends_on), '')
    FROM job_dependencies d WHERE d.job_id = id))";
-constexpr int kDependsOnColumn = 21;
+constexpr int kDependsOnColumn = 22;
 
 using ::quarry::pg::OptionalTime;
 
@@ -58,6 +58,7 @@ Job RowToJob(const pqxx::row& row) {
   job.started_at = OptionalTime(row[18]);
   job.finished_at = OptionalTime(row[19]);
   job.cost = row[20].as<int64_t>();
+  job.traceparent = row[21].as<std::string>();
   if (static_cast<int>(row.size()) > kDependsOnColumn) {
     for (absl::string_view id : absl::StrSplit(row[kDependsOnColumn].as<std::string>(), ',',
                                                absl::SkipEmpty())) {
@@ -167,12 +168,12 @@ absl::StatusOr<EnqueueResult> Enqueue(pqxx::work& txn, const JobSpec& spec,
   // duplicate is skipped (after waiting for a concurrent inserter to commit).
   pqxx::result inserted = txn.exec_params(
       absl::StrCat("INSERT INTO jobs (tenant_id, kind, payload, priority, run_at, max_attempts, "
-                   "idempotency_key, cost, state, waiting_for) VALUES ($1, $2, $3::jsonb, $4, "
-                   "coalesce(to_timestamp($5), now()), $6, $7, $8, $9, $10) "
-                   "ON CONFLICT DO NOTHING RETURNING ",
+                   "idempotency_key, cost, state, waiting_for, traceparent) VALUES ($1, $2, "
+                   "$3::jsonb, $4, coalesce(to_timestamp($5), now()), $6, $7, $8, $9, $10, "
+                   "nullif($11, '')) ON CONFLICT DO NOTHING RETURNING ",
                    kColumns),
       spec.tenant_id, spec.kind, spec.payload_json, spec.priority, run_at, spec.max_attempts, key,
-      spec.cost, std::string(state), waiting_for);
+      spec.cost, std::string(state), waiting_for, spec.traceparent);
   if (!inserted.empty()) {
     Job job = RowToJob(inserted[0]);
     if (!depends_on.empty()) {

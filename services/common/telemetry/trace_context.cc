@@ -83,6 +83,11 @@ std::string NewSpanId() { return RandomHex(8); }
 
 std::optional<SpanContext> CurrentSpanContext() { return current_span_context; }
 
+std::string CurrentTraceparent() {
+  std::optional<SpanContext> current = CurrentSpanContext();
+  return current.has_value() ? FormatTraceparent(*current) : "";
+}
+
 std::string CurrentTraceId() {
   return current_span_context.has_value() ? current_span_context->trace_id : std::string();
 }

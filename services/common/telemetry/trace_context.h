@@ -48,6 +48,9 @@ std::optional<SpanContext> CurrentSpanContext();
 
 // The current span's trace id, or "" when no span is current (for logs).
 std::string CurrentTraceId();
+// The current span as a `traceparent` value, or "" when none is current: what
+// a job stores so that its run continues the submit's trace.
+std::string CurrentTraceparent();
 
 // Makes `context` current on this thread for the scope's lifetime and then
 // restores what was current before. Must be destroyed on the thread that

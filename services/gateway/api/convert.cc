@@ -97,6 +97,7 @@ void ToProto(const jobqueue::Job& job, v1::Job* out) {
   if (job.started_at) SetTime(*job.started_at, out->mutable_start_time());
   if (job.finished_at) SetTime(*job.finished_at, out->mutable_finish_time());
   for (int64_t id : job.depends_on) out->add_depends_on(absl::StrCat(id));
+  out->set_traceparent(job.traceparent);
 }
 
 void ToProto(const store::KeyRecord& key, const RateLimit& limit, v1::ApiKey* out) {

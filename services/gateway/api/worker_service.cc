@@ -46,6 +46,7 @@ grpc::Status WorkerServiceImpl::ClaimJobs(grpc::ServerContext* context,
       out->set_payload_json(job.payload_json);
       out->set_attempt(job.attempts);
       out->set_max_attempts(job.max_attempts);
+      out->set_traceparent(job.traceparent);
       if (job.lease_expires_at.has_value()) {
         SetTime(*job.lease_expires_at, out->mutable_lease_deadline());
       }

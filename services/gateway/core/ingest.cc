@@ -8,6 +8,7 @@
 #include "services/common/model/index_documents_payload.h"
 #include "services/common/model/job_kinds.h"
 #include "services/common/status/macros.h"
+#include "services/common/telemetry/trace_context.h"
 #include "services/gateway/validation.h"
 
 namespace quarry::gateway {
@@ -29,6 +30,7 @@ absl::StatusOr<Ingest::Upserted> Ingest::Upsert(
         spec.tenant_id = tenant_id;
         spec.kind = std::string(model::kIndexDocuments);
         spec.payload_json = model::EncodeIndexDocumentsPayload({collection.id, ids});
+        spec.traceparent = telemetry::CurrentTraceparent();
         return spec;
       });
   if (!written.ok()) return written.status();

@@ -9,6 +9,7 @@
 #include "nlohmann/json.hpp"
 #include "services/common/model/job_kinds.h"
 #include "services/common/status/macros.h"
+#include "services/common/telemetry/trace_context.h"
 #include "services/gateway/limits.h"
 #include "services/gateway/validation.h"
 
@@ -39,6 +40,8 @@ absl::StatusOr<JobStore::NewJob> Jobs::Prepare(int64_t tenant_id, const Submissi
   spec.idempotency_key = submission.idempotency_key;
   spec.payload_json = payload.dump();
   spec.cost = submission.cost == 0 ? 1 : submission.cost;
+  // The run continues the submit's trace (the handler's server span).
+  spec.traceparent = telemetry::CurrentTraceparent();
   for (size_t i = 0; i < submission.depends_on.size(); ++i) {
     int64_t id = 0;
     if (!absl::SimpleAtoi(submission.depends_on[i], &id)) {

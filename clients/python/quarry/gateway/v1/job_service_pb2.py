@@ -15,7 +15,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from quarry.common.v1 import paging_pb2 as quarry_dot_common_dot_v1_dot_paging__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#quarry/gateway/v1/job_service.proto\x12\x11quarry.gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dquarry/common/v1/paging.proto\"\x83\x04\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12*\n\x05state\x18\x03 \x01(\x0e\x32\x1b.quarry.gateway.v1.JobState\x12\x14\n\x0cpayload_json\x18\x04 \x01(\t\x12\x10\n\x08priority\x18\x05 \x01(\x05\x12*\n\x06run_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x61ttempts\x18\x07 \x01(\x05\x12\x14\n\x0cmax_attempts\x18\x08 \x01(\x05\x12\x10\n\x08progress\x18\t \x01(\x01\x12\x18\n\x10progress_message\x18\n \x01(\t\x12\x13\n\x0bresult_json\x18\x0b \x01(\t\x12\x12\n\nlast_error\x18\x0c \x01(\t\x12\x17\n\x0fidempotency_key\x18\r \x01(\t\x12\x18\n\x10\x63\x61ncel_requested\x18\x0e \x01(\x08\x12/\n\x0b\x63reate_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstart_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x63ost\x18\x12 \x01(\x03\x12\x12\n\ndepends_on\x18\x13 \x03(\t\"\xc5\x01\n\x10SubmitJobRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x14\n\x0cpayload_json\x18\x02 \x01(\t\x12\x10\n\x08priority\x18\x03 \x01(\x05\x12*\n\x06run_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cmax_attempts\x18\x05 \x01(\x05\x12\x17\n\x0fidempotency_key\x18\x06 \x01(\t\x12\x0c\n\x04\x63ost\x18\x07 \x01(\x03\x12\x12\n\ndepends_on\x18\x08 \x03(\t\"X\n\x08\x42\x61tchJob\x12\x0b\n\x03ref\x18\x01 \x01(\t\x12\x30\n\x03job\x18\x02 \x01(\x0b\x32#.quarry.gateway.v1.SubmitJobRequest\x12\r\n\x05\x61\x66ter\x18\x03 \x03(\t\">\n\x11SubmitJobsRequest\x12)\n\x04jobs\x18\x01 \x03(\x0b\x32\x1b.quarry.gateway.v1.BatchJob\"H\n\x12SubmitJobsResponse\x12\x32\n\x04jobs\x18\x01 \x03(\x0b\x32$.quarry.gateway.v1.SubmitJobResponse\"I\n\x11SubmitJobResponse\x12#\n\x03job\x18\x01 \x01(\x0b\x32\x16.quarry.gateway.v1.Job\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"\x1b\n\rGetJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\"5\n\x0eGetJobResponse\x12#\n\x03job\x18\x01 \x01(\x0b\x32\x16.quarry.gateway.v1.Job\"y\n\x0fListJobsRequest\x12+\n\x06states\x18\x01 \x03(\x0e\x32\x1b.quarry.gateway.v1.JobState\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12+\n\x04page\x18\x03 \x01(\x0b\x32\x1d.quarry.common.v1.PageRequest\"f\n\x10ListJobsResponse\x12$\n\x04jobs\x18\x01 \x03(\x0b\x32\x16.quarry.gateway.v1.Job\x12,\n\x04page\x18\x02 \x01(\x0b\x32\x1e.quarry.common.v1.PageResponse\"\x1e\n\x10\x43\x61ncelJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\"8\n\x11\x43\x61ncelJobResponse\x12#\n\x03job\x18\x01 \x01(\x0b\x32\x16.quarry.gateway.v1.Job\"\x1d\n\x0fRetryJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\"7\n\x10RetryJobResponse\x12#\n\x03job\x18\x01 \x01(\x0b\x32\x16.quarry.gateway.v1.Job\"\x1d\n\x0fWatchJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\"7\n\x10WatchJobResponse\x12#\n\x03job\x18\x01 \x01(\x0b\x32\x16.quarry.gateway.v1.Job*\xaf\x01\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10JOB_STATE_QUEUED\x10\x01\x12\x15\n\x11JOB_STATE_RUNNING\x10\x02\x12\x17\n\x13JOB_STATE_SUCCEEDED\x10\x03\x12\x12\n\x0eJOB_STATE_DEAD\x10\x04\x12\x17\n\x13JOB_STATE_CANCELLED\x10\x05\x12\x15\n\x11JOB_STATE_WAITING\x10\x06\x32\xe7\x04\n\nJobService\x12V\n\tSubmitJob\x12#.quarry.gateway.v1.SubmitJobRequest\x1a$.quarry.gateway.v1.SubmitJobResponse\x12Y\n\nSubmitJobs\x12$.quarry.gateway.v1.SubmitJobsRequest\x1a%.quarry.gateway.v1.SubmitJobsResponse\x12M\n\x06GetJob\x12 .quarry.gateway.v1.GetJobRequest\x1a!.quarry.gateway.v1.GetJobResponse\x12S\n\x08ListJobs\x12\".quarry.gateway.v1.ListJobsRequest\x1a#.quarry.gateway.v1.ListJobsResponse\x12V\n\tCancelJob\x12#.quarry.gateway.v1.CancelJobRequest\x1a$.quarry.gateway.v1.CancelJobResponse\x12S\n\x08RetryJob\x12\".quarry.gateway.v1.RetryJobRequest\x1a#.quarry.gateway.v1.RetryJobResponse\x12U\n\x08WatchJob\x12\".quarry.gateway.v1.WatchJobRequest\x1a#.quarry.gateway.v1.WatchJobResponse0\x01\x42\x03\xf8\x01\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#quarry/gateway/v1/job_service.proto\x12\x11quarry.gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dquarry/common/v1/paging.proto\"\x98\x04\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12*\n\x05state\x18\x03 \x01(\x0e\x32\x1b.quarry.gateway.v1.JobState\x12\x14\n\x0cpayload_json\x18\x04 \x01(\t\x12\x10\n\x08priority\x18\x05 \x01(\x05\x12*\n\x06run_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x61ttempts\x18\x07 \x01(\x05\x12\x14\n\x0cmax_attempts\x18\x08 \x01(\x05\x12\x10\n\x08progress\x18\t \x01(\x01\x12\x18\n\x10progress_message\x18\n \x01(\t\x12\x13\n\x0bresult_json\x18\x0b \x01(\t\x12\x12\n\nlast_error\x18\x0c \x01(\t\x12\x17\n\x0fidempotency_key\x18\r \x01(\t\x12\x18\n\x10\x63\x61ncel_requested\x18\x0e \x01(\x08\x12/\n\x0b\x63reate_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstart_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x63ost\x18\x12 \x01(\x03\x12\x12\n\ndepends_on\x18\x13 \x03(\t\x12\x13\n\x0btraceparent\x18\x14 \x01(\t\"\xc5\x01\n\x10SubmitJobRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x14\n\x0cpayload_json\x18\x02 \x01(\t\x12\x10\n\x08priority\x18\x03 \x01(\x05\x12*\n\x06run_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cmax_attempts\x18\x05 \x01(\x05\x12\x17\n\x0fidempotency_key\x18\x06 \x01(\t\x12\x0c\n\x04\x63ost\x18\x07 \x01(\x03\x12\x12\n\ndepends_on\x18\x08 \x03(\t\"X\n\x08\x42\x61tchJob\x12\x0b\n\x03ref\x18\x01 \x01(\t\x12\x30\n\x03job\x18\x02 \x01(\x0b\x32#.quarry.gateway.v1.SubmitJobRequest\x12\r\n\x05\x61\x66ter\x18\x03 \x03(\t\">\n\x11SubmitJobsRequest\x12)\n\x04jobs\x18\x01 \x03(\x0b\x32\x1b.quarry.gateway.v1.BatchJob\"H\n\x12SubmitJobsResponse\x12\x32\n\x04jobs\x18\x01 \x03(\x0b\x32$.quarry.gateway.v1.SubmitJobResponse\"I\n\x11SubmitJobResponse\x12#\n\x03job\x18\x01 \x01(\x0b\x32\x16.quarry.gateway.v1.Job\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"\x1b\n\rGetJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\"5\n\x0eGetJobResponse\x12#\n\x03job\x18\x01 \x01(\x0b\x32\x16.quarry.gateway.v1.Job\"y\n\x0fListJobsRequest\x12+\n\x06states\x18\x01 \x03(\x0e\x32\x1b.quarry.gateway.v1.JobState\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12+\n\x04page\x18\x03 \x01(\x0b\x32\x1d.quarry.common.v1.PageRequest\"f\n\x10ListJobsResponse\x12$\n\x04jobs\x18\x01 \x03(\x0b\x32\x16.quarry.gateway.v1.Job\x12,\n\x04page\x18\x02 \x01(\x0b\x32\x1e.quarry.common.v1.PageResponse\"\x1e\n\x10\x43\x61ncelJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\"8\n\x11\x43\x61ncelJobResponse\x12#\n\x03job\x18\x01 \x01(\x0b\x32\x16.quarry.gateway.v1.Job\"\x1d\n\x0fRetryJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\"7\n\x10RetryJobResponse\x12#\n\x03job\x18\x01 \x01(\x0b\x32\x16.quarry.gateway.v1.Job\"\x1d\n\x0fWatchJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\"7\n\x10WatchJobResponse\x12#\n\x03job\x18\x01 \x01(\x0b\x32\x16.quarry.gateway.v1.Job*\xaf\x01\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10JOB_STATE_QUEUED\x10\x01\x12\x15\n\x11JOB_STATE_RUNNING\x10\x02\x12\x17\n\x13JOB_STATE_SUCCEEDED\x10\x03\x12\x12\n\x0eJOB_STATE_DEAD\x10\x04\x12\x17\n\x13JOB_STATE_CANCELLED\x10\x05\x12\x15\n\x11JOB_STATE_WAITING\x10\x06\x32\xe7\x04\n\nJobService\x12V\n\tSubmitJob\x12#.quarry.gateway.v1.SubmitJobRequest\x1a$.quarry.gateway.v1.SubmitJobResponse\x12Y\n\nSubmitJobs\x12$.quarry.gateway.v1.SubmitJobsRequest\x1a%.quarry.gateway.v1.SubmitJobsResponse\x12M\n\x06GetJob\x12 .quarry.gateway.v1.GetJobRequest\x1a!.quarry.gateway.v1.GetJobResponse\x12S\n\x08ListJobs\x12\".quarry.gateway.v1.ListJobsRequest\x1a#.quarry.gateway.v1.ListJobsResponse\x12V\n\tCancelJob\x12#.quarry.gateway.v1.CancelJobRequest\x1a$.quarry.gateway.v1.CancelJobResponse\x12S\n\x08RetryJob\x12\".quarry.gateway.v1.RetryJobRequest\x1a#.quarry.gateway.v1.RetryJobResponse\x12U\n\x08WatchJob\x12\".quarry.gateway.v1.WatchJobRequest\x1a#.quarry.gateway.v1.WatchJobResponse0\x01\x42\x03\xf8\x01\x01\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'quarry.gateway.v1.job_service_pb2', globals())
@@ -23,40 +23,40 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\370\001\001'
-  _JOBSTATE._serialized_start=1721
-  _JOBSTATE._serialized_end=1896
+  _JOBSTATE._serialized_start=1742
+  _JOBSTATE._serialized_end=1917
   _JOB._serialized_start=123
-  _JOB._serialized_end=638
-  _SUBMITJOBREQUEST._serialized_start=641
-  _SUBMITJOBREQUEST._serialized_end=838
-  _BATCHJOB._serialized_start=840
-  _BATCHJOB._serialized_end=928
-  _SUBMITJOBSREQUEST._serialized_start=930
-  _SUBMITJOBSREQUEST._serialized_end=992
-  _SUBMITJOBSRESPONSE._serialized_start=994
-  _SUBMITJOBSRESPONSE._serialized_end=1066
-  _SUBMITJOBRESPONSE._serialized_start=1068
-  _SUBMITJOBRESPONSE._serialized_end=1141
-  _GETJOBREQUEST._serialized_start=1143
-  _GETJOBREQUEST._serialized_end=1170
-  _GETJOBRESPONSE._serialized_start=1172
-  _GETJOBRESPONSE._serialized_end=1225
-  _LISTJOBSREQUEST._serialized_start=1227
-  _LISTJOBSREQUEST._serialized_end=1348
-  _LISTJOBSRESPONSE._serialized_start=1350
-  _LISTJOBSRESPONSE._serialized_end=1452
-  _CANCELJOBREQUEST._serialized_start=1454
-  _CANCELJOBREQUEST._serialized_end=1484
-  _CANCELJOBRESPONSE._serialized_start=1486
-  _CANCELJOBRESPONSE._serialized_end=1542
-  _RETRYJOBREQUEST._serialized_start=1544
-  _RETRYJOBREQUEST._serialized_end=1573
-  _RETRYJOBRESPONSE._serialized_start=1575
-  _RETRYJOBRESPONSE._serialized_end=1630
-  _WATCHJOBREQUEST._serialized_start=1632
-  _WATCHJOBREQUEST._serialized_end=1661
-  _WATCHJOBRESPONSE._serialized_start=1663
-  _WATCHJOBRESPONSE._serialized_end=1718
-  _JOBSERVICE._serialized_start=1899
-  _JOBSERVICE._serialized_end=2514
+  _JOB._serialized_end=659
+  _SUBMITJOBREQUEST._serialized_start=662
+  _SUBMITJOBREQUEST._serialized_end=859
+  _BATCHJOB._serialized_start=861
+  _BATCHJOB._serialized_end=949
+  _SUBMITJOBSREQUEST._serialized_start=951
+  _SUBMITJOBSREQUEST._serialized_end=1013
+  _SUBMITJOBSRESPONSE._serialized_start=1015
+  _SUBMITJOBSRESPONSE._serialized_end=1087
+  _SUBMITJOBRESPONSE._serialized_start=1089
+  _SUBMITJOBRESPONSE._serialized_end=1162
+  _GETJOBREQUEST._serialized_start=1164
+  _GETJOBREQUEST._serialized_end=1191
+  _GETJOBRESPONSE._serialized_start=1193
+  _GETJOBRESPONSE._serialized_end=1246
+  _LISTJOBSREQUEST._serialized_start=1248
+  _LISTJOBSREQUEST._serialized_end=1369
+  _LISTJOBSRESPONSE._serialized_start=1371
+  _LISTJOBSRESPONSE._serialized_end=1473
+  _CANCELJOBREQUEST._serialized_start=1475
+  _CANCELJOBREQUEST._serialized_end=1505
+  _CANCELJOBRESPONSE._serialized_start=1507
+  _CANCELJOBRESPONSE._serialized_end=1563
+  _RETRYJOBREQUEST._serialized_start=1565
+  _RETRYJOBREQUEST._serialized_end=1594
+  _RETRYJOBRESPONSE._serialized_start=1596
+  _RETRYJOBRESPONSE._serialized_end=1651
+  _WATCHJOBREQUEST._serialized_start=1653
+  _WATCHJOBREQUEST._serialized_end=1682
+  _WATCHJOBRESPONSE._serialized_start=1684
+  _WATCHJOBRESPONSE._serialized_end=1739
+  _JOBSERVICE._serialized_start=1920
+  _JOBSERVICE._serialized_end=2535
 # @@protoc_insertion_point(module_scope)

@@ -15,7 +15,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&quarry/gateway/v1/worker_service.proto\x12\x11quarry.gateway.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\">\n\x08JobLease\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\x11\n\tworker_id\x18\x03 \x01(\t\"o\n\x10\x43laimJobsRequest\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\r\n\x05kinds\x18\x02 \x03(\t\x12\x10\n\x08max_jobs\x18\x03 \x01(\x05\x12\'\n\x04wait\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x9b\x01\n\nClaimedJob\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x14\n\x0cpayload_json\x18\x03 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\x05\x12\x14\n\x0cmax_attempts\x18\x05 \x01(\x05\x12\x32\n\x0elease_deadline\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"@\n\x11\x43laimJobsResponse\x12+\n\x04jobs\x18\x01 \x03(\x0b\x32\x1d.quarry.gateway.v1.ClaimedJob\"m\n\x13HeartbeatJobRequest\x12*\n\x05lease\x18\x01 \x01(\x0b\x32\x1b.quarry.gateway.v1.JobLease\x12\x10\n\x08progress\x18\x02 \x01(\x01\x12\x18\n\x10progress_message\x18\x03 \x01(\t\"d\n\x14HeartbeatJobResponse\x12\x32\n\x0elease_deadline\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x63\x61ncel_requested\x18\x02 \x01(\x08\"U\n\x12\x43ompleteJobRequest\x12*\n\x05lease\x18\x01 \x01(\x0b\x32\x1b.quarry.gateway.v1.JobLease\x12\x13\n\x0bresult_json\x18\x02 \x01(\t\"\x15\n\x13\x43ompleteJobResponse\"\xa9\x01\n\x0e\x46\x61ilJobRequest\x12*\n\x05lease\x18\x01 \x01(\x0b\x32\x1b.quarry.gateway.v1.JobLease\x12\r\n\x05\x65rror\x18\x02 \x01(\t\x12,\n\x04kind\x18\x03 \x01(\x0e\x32\x1e.quarry.gateway.v1.FailureKind\x12.\n\x0bretry_after\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x11\n\x0f\x46\x61ilJobResponse\"?\n\x11ReleaseJobRequest\x12*\n\x05lease\x18\x01 \x01(\x0b\x32\x1b.quarry.gateway.v1.JobLease\"\x14\n\x12ReleaseJobResponse\"F\n\x18\x41\x63knowledgeCancelRequest\x12*\n\x05lease\x18\x01 \x01(\x0b\x32\x1b.quarry.gateway.v1.JobLease\"\x1b\n\x19\x41\x63knowledgeCancelResponse*\x82\x01\n\x0b\x46\x61ilureKind\x12\x1c\n\x18\x46\x41ILURE_KIND_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x46\x41ILURE_KIND_RETRYABLE\x10\x01\x12\x1a\n\x16\x46\x41ILURE_KIND_PERMANENT\x10\x02\x12\x1d\n\x19\x46\x41ILURE_KIND_RATE_LIMITED\x10\x03\x32\xc3\x04\n\rWorkerService\x12V\n\tClaimJobs\x12#.quarry.gateway.v1.ClaimJobsRequest\x1a$.quarry.gateway.v1.ClaimJobsResponse\x12_\n\x0cHeartbeatJob\x12&.quarry.gateway.v1.HeartbeatJobRequest\x1a\'.quarry.gateway.v1.HeartbeatJobResponse\x12\\\n\x0b\x43ompleteJob\x12%.quarry.gateway.v1.CompleteJobRequest\x1a&.quarry.gateway.v1.CompleteJobResponse\x12P\n\x07\x46\x61ilJob\x12!.quarry.gateway.v1.FailJobRequest\x1a\".quarry.gateway.v1.FailJobResponse\x12Y\n\nReleaseJob\x12$.quarry.gateway.v1.ReleaseJobRequest\x1a%.quarry.gateway.v1.ReleaseJobResponse\x12n\n\x11\x41\x63knowledgeCancel\x12+.quarry.gateway.v1.AcknowledgeCancelRequest\x1a,.quarry.gateway.v1.AcknowledgeCancelResponseB\x03\xf8\x01\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&quarry/gateway/v1/worker_service.proto\x12\x11quarry.gateway.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\">\n\x08JobLease\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\x11\n\tworker_id\x18\x03 \x01(\t\"o\n\x10\x43laimJobsRequest\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\r\n\x05kinds\x18\x02 \x03(\t\x12\x10\n\x08max_jobs\x18\x03 \x01(\x05\x12\'\n\x04wait\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xb0\x01\n\nClaimedJob\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x14\n\x0cpayload_json\x18\x03 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\x05\x12\x14\n\x0cmax_attempts\x18\x05 \x01(\x05\x12\x32\n\x0elease_deadline\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0btraceparent\x18\x07 \x01(\t\"@\n\x11\x43laimJobsResponse\x12+\n\x04jobs\x18\x01 \x03(\x0b\x32\x1d.quarry.gateway.v1.ClaimedJob\"m\n\x13HeartbeatJobRequest\x12*\n\x05lease\x18\x01 \x01(\x0b\x32\x1b.quarry.gateway.v1.JobLease\x12\x10\n\x08progress\x18\x02 \x01(\x01\x12\x18\n\x10progress_message\x18\x03 \x01(\t\"d\n\x14HeartbeatJobResponse\x12\x32\n\x0elease_deadline\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x63\x61ncel_requested\x18\x02 \x01(\x08\"U\n\x12\x43ompleteJobRequest\x12*\n\x05lease\x18\x01 \x01(\x0b\x32\x1b.quarry.gateway.v1.JobLease\x12\x13\n\x0bresult_json\x18\x02 \x01(\t\"\x15\n\x13\x43ompleteJobResponse\"\xa9\x01\n\x0e\x46\x61ilJobRequest\x12*\n\x05lease\x18\x01 \x01(\x0b\x32\x1b.quarry.gateway.v1.JobLease\x12\r\n\x05\x65rror\x18\x02 \x01(\t\x12,\n\x04kind\x18\x03 \x01(\x0e\x32\x1e.quarry.gateway.v1.FailureKind\x12.\n\x0bretry_after\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x11\n\x0f\x46\x61ilJobResponse\"?\n\x11ReleaseJobRequest\x12*\n\x05lease\x18\x01 \x01(\x0b\x32\x1b.quarry.gateway.v1.JobLease\"\x14\n\x12ReleaseJobResponse\"F\n\x18\x41\x63knowledgeCancelRequest\x12*\n\x05lease\x18\x01 \x01(\x0b\x32\x1b.quarry.gateway.v1.JobLease\"\x1b\n\x19\x41\x63knowledgeCancelResponse*\x82\x01\n\x0b\x46\x61ilureKind\x12\x1c\n\x18\x46\x41ILURE_KIND_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x46\x41ILURE_KIND_RETRYABLE\x10\x01\x12\x1a\n\x16\x46\x41ILURE_KIND_PERMANENT\x10\x02\x12\x1d\n\x19\x46\x41ILURE_KIND_RATE_LIMITED\x10\x03\x32\xc3\x04\n\rWorkerService\x12V\n\tClaimJobs\x12#.quarry.gateway.v1.ClaimJobsRequest\x1a$.quarry.gateway.v1.ClaimJobsResponse\x12_\n\x0cHeartbeatJob\x12&.quarry.gateway.v1.HeartbeatJobRequest\x1a\'.quarry.gateway.v1.HeartbeatJobResponse\x12\\\n\x0b\x43ompleteJob\x12%.quarry.gateway.v1.CompleteJobRequest\x1a&.quarry.gateway.v1.CompleteJobResponse\x12P\n\x07\x46\x61ilJob\x12!.quarry.gateway.v1.FailJobRequest\x1a\".quarry.gateway.v1.FailJobResponse\x12Y\n\nReleaseJob\x12$.quarry.gateway.v1.ReleaseJobRequest\x1a%.quarry.gateway.v1.ReleaseJobResponse\x12n\n\x11\x41\x63knowledgeCancel\x12+.quarry.gateway.v1.AcknowledgeCancelRequest\x1a,.quarry.gateway.v1.AcknowledgeCancelResponseB\x03\xf8\x01\x01\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'quarry.gateway.v1.worker_service_pb2', globals())
@@ -23,36 +23,36 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\370\001\001'
-  _FAILUREKIND._serialized_start=1230
-  _FAILUREKIND._serialized_end=1360
+  _FAILUREKIND._serialized_start=1251
+  _FAILUREKIND._serialized_end=1381
   _JOBLEASE._serialized_start=126
   _JOBLEASE._serialized_end=188
   _CLAIMJOBSREQUEST._serialized_start=190
   _CLAIMJOBSREQUEST._serialized_end=301
   _CLAIMEDJOB._serialized_start=304
-  _CLAIMEDJOB._serialized_end=459
-  _CLAIMJOBSRESPONSE._serialized_start=461
-  _CLAIMJOBSRESPONSE._serialized_end=525
-  _HEARTBEATJOBREQUEST._serialized_start=527
-  _HEARTBEATJOBREQUEST._serialized_end=636
-  _HEARTBEATJOBRESPONSE._serialized_start=638
-  _HEARTBEATJOBRESPONSE._serialized_end=738
-  _COMPLETEJOBREQUEST._serialized_start=740
-  _COMPLETEJOBREQUEST._serialized_end=825
-  _COMPLETEJOBRESPONSE._serialized_start=827
-  _COMPLETEJOBRESPONSE._serialized_end=848
-  _FAILJOBREQUEST._serialized_start=851
-  _FAILJOBREQUEST._serialized_end=1020
-  _FAILJOBRESPONSE._serialized_start=1022
-  _FAILJOBRESPONSE._serialized_end=1039
-  _RELEASEJOBREQUEST._serialized_start=1041
-  _RELEASEJOBREQUEST._serialized_end=1104
-  _RELEASEJOBRESPONSE._serialized_start=1106
-  _RELEASEJOBRESPONSE._serialized_end=1126
-  _ACKNOWLEDGECANCELREQUEST._serialized_start=1128
-  _ACKNOWLEDGECANCELREQUEST._serialized_end=1198
-  _ACKNOWLEDGECANCELRESPONSE._serialized_start=1200
-  _ACKNOWLEDGECANCELRESPONSE._serialized_end=1227
-  _WORKERSERVICE._serialized_start=1363
-  _WORKERSERVICE._serialized_end=1942
+  _CLAIMEDJOB._serialized_end=480
+  _CLAIMJOBSRESPONSE._serialized_start=482
+  _CLAIMJOBSRESPONSE._serialized_end=546
+  _HEARTBEATJOBREQUEST._serialized_start=548
+  _HEARTBEATJOBREQUEST._serialized_end=657
+  _HEARTBEATJOBRESPONSE._serialized_start=659
+  _HEARTBEATJOBRESPONSE._serialized_end=759
+  _COMPLETEJOBREQUEST._serialized_start=761
+  _COMPLETEJOBREQUEST._serialized_end=846
+  _COMPLETEJOBRESPONSE._serialized_start=848
+  _COMPLETEJOBRESPONSE._serialized_end=869
+  _FAILJOBREQUEST._serialized_start=872
+  _FAILJOBREQUEST._serialized_end=1041
+  _FAILJOBRESPONSE._serialized_start=1043
+  _FAILJOBRESPONSE._serialized_end=1060
+  _RELEASEJOBREQUEST._serialized_start=1062
+  _RELEASEJOBREQUEST._serialized_end=1125
+  _RELEASEJOBRESPONSE._serialized_start=1127
+  _RELEASEJOBRESPONSE._serialized_end=1147
+  _ACKNOWLEDGECANCELREQUEST._serialized_start=1149
+  _ACKNOWLEDGECANCELREQUEST._serialized_end=1219
+  _ACKNOWLEDGECANCELRESPONSE._serialized_start=1221
+  _ACKNOWLEDGECANCELRESPONSE._serialized_end=1248
+  _WORKERSERVICE._serialized_start=1384
+  _WORKERSERVICE._serialized_end=1963
 # @@protoc_insertion_point(module_scope)
