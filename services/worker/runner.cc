@@ -38,17 +38,10 @@ class Runner::Context final : public JobContext {
   Slot& slot_;
 };
 
-namespace {
-
-int ClaimAhead(const RunnerOptions& options) {
-  return options.claim_ahead >= 0 ? options.claim_ahead : std::min(2 * options.threads, 16);
-}
-
-}  // namespace
-
 Runner::Runner(jobqueue::JobQueue& queue, const HandlerRegistry& registry, RunnerOptions options)
     : queue_(queue), registry_(registry), options_(std::move(options)),
-      kinds_(registry.Kinds()), capacity_(options_.threads + ClaimAhead(options_)) {}
+      kinds_(registry.Kinds()),
+      mean_run_seconds_(1.0) {}
 
 Runner::~Runner() { Drain(absl::ZeroDuration()); }
 
@@ -59,8 +52,15 @@ void Runner::Start() {
   heartbeat_ = std::thread([this] { HeartbeatLoop(); });
 }
 
+int Runner::Capacity() const {
+  const int most = std::max(0, options_.claim_ahead);
+  const double wait = absl::ToDoubleSeconds(options_.claim_ahead_wait);
+  const double ahead = mean_run_seconds_ > 0 ? options_.threads * wait / mean_run_seconds_ : most;
+  return options_.threads + static_cast<int>(std::min<double>(most, ahead));
+}
+
 bool Runner::RoomToClaim() const {
-  const int free_slots = capacity_ - (static_cast<int>(running_.size()) - completing_);
+  const int free_slots = Capacity() - (static_cast<int>(running_.size()) - completing_);
   // While jobs are still waiting to start, top up only by a claim's worth:
   // with slow jobs, one claim per finished job would be a commit per job.
   return free_slots > 0 && (pending_.empty() || free_slots >= options_.threads);
@@ -74,7 +74,7 @@ void Runner::DispatchLoop() {
     {
       absl::MutexLock lock(&mu_);
       if (draining_) return;
-      free_slots = capacity_ - (static_cast<int>(running_.size()) - completing_);
+      free_slots = Capacity() - (static_cast<int>(running_.size()) - completing_);
       room = RoomToClaim();
     }
     if (absl::Now() >= next_recover) {
@@ -158,6 +158,10 @@ void Runner::Finish(std::shared_ptr<Slot> slot, const absl::StatusOr<std::string
   {
     // Under mu_, so that Drain either releases the job or sees it here.
     absl::MutexLock lock(&mu_);
+    if (!slot->released) {
+      const double run = absl::ToDoubleSeconds(absl::Now() - slot->start_time);
+      mean_run_seconds_ = 0.9 * mean_run_seconds_ + 0.1 * run;
+    }
     if (result.ok() && !slot->released && !slot->lease_lost) {
       slot->result_json = *result;
       slot->completing = true;
@@ -185,7 +189,7 @@ void Runner::Finish(std::shared_ptr<Slot> slot, const absl::StatusOr<std::string
       }
     }
   }
-  Record(*slot, outcome);
+  Record({{slot.get(), outcome}});
 }
 
 void Runner::CompleteLoop() {
@@ -218,43 +222,52 @@ void Runner::CompleteLoop() {
         recorded.push_back(queue_.Complete(slot->job, slot->result_json).ok());
       }
     }
+    std::vector<std::pair<Slot*, Outcome>> outcomes;
+    outcomes.reserve(batch.size());
     for (size_t i = 0; i < batch.size(); ++i) {
-      Record(*batch[i], recorded[i] ? Outcome::kSucceeded : Outcome::kNone);
+      outcomes.push_back({batch[i].get(), recorded[i] ? Outcome::kSucceeded : Outcome::kNone});
     }
+    Record(outcomes);
   }
 }
 
-void Runner::Record(Slot& slot, Outcome outcome) {
-  const int64_t id = slot.job.id;
+void Runner::Record(absl::Span<const std::pair<Slot*, Outcome>> outcomes) {
   if (options_.on_event) {
-    JobEvent event{JobEvent::kSucceeded, slot.job.kind, slot.job.attempts,
-                   absl::Now() - slot.start_time};
-    bool report = true;
+    const absl::Time now = absl::Now();
+    for (const auto& [slot, outcome] : outcomes) {
+      JobEvent event{JobEvent::kSucceeded, slot->job.kind, slot->job.attempts,
+                     now - slot->start_time};
+      bool report = true;
+      switch (outcome) {
+        case Outcome::kSucceeded: event.kind = JobEvent::kSucceeded; break;
+        case Outcome::kRetried: event.kind = JobEvent::kRetried; break;
+        case Outcome::kDead: event.kind = JobEvent::kDead; break;
+        case Outcome::kCancelled: event.kind = JobEvent::kCancelled; break;
+        case Outcome::kNone:
+          event.kind = slot->lease_lost ? JobEvent::kLeaseLost : JobEvent::kReleased;
+          report = slot->lease_lost || slot->released;
+          break;
+      }
+      if (report) options_.on_event(event);
+    }
+  }
+  // One lock for a whole batch: every release of mu_ re-evaluates the
+  // waiters' conditions.
+  absl::MutexLock lock(&mu_);
+  for (const auto& [slot, outcome] : outcomes) {
     switch (outcome) {
-      case Outcome::kSucceeded: event.kind = JobEvent::kSucceeded; break;
-      case Outcome::kRetried: event.kind = JobEvent::kRetried; break;
-      case Outcome::kDead: event.kind = JobEvent::kDead; break;
-      case Outcome::kCancelled: event.kind = JobEvent::kCancelled; break;
+      case Outcome::kSucceeded: ++counters_.succeeded; break;
+      case Outcome::kRetried: ++counters_.retried; break;
+      case Outcome::kDead: ++counters_.dead; break;
+      case Outcome::kCancelled: ++counters_.cancelled; break;
       case Outcome::kNone:
-        event.kind = slot.lease_lost ? JobEvent::kLeaseLost : JobEvent::kReleased;
-        report = slot.lease_lost || slot.released;
+        if (slot->lease_lost) ++counters_.lease_lost;
         break;
     }
-    if (report) options_.on_event(event);
+    if (draining_ && !slot->released) ++finished_since_drain_;
+    if (slot->completing) --completing_;
+    running_.erase(std::make_pair(slot->job.id, slot->job.attempts));
   }
-  absl::MutexLock lock(&mu_);
-  switch (outcome) {
-    case Outcome::kSucceeded: ++counters_.succeeded; break;
-    case Outcome::kRetried: ++counters_.retried; break;
-    case Outcome::kDead: ++counters_.dead; break;
-    case Outcome::kCancelled: ++counters_.cancelled; break;
-    case Outcome::kNone:
-      if (slot.lease_lost) ++counters_.lease_lost;
-      break;
-  }
-  if (draining_ && !slot.released) ++finished_since_drain_;
-  if (slot.completing) --completing_;
-  running_.erase(std::make_pair(id, slot.job.attempts));
 }
 
 void Runner::HeartbeatLoop() {
@@ -291,10 +304,12 @@ int Runner::ReleaseUnstarted() {
     for (const auto& slot : unstarted) slot->released = true;
   }
   int released = 0;
+  std::vector<std::pair<Slot*, Outcome>> outcomes;
   for (const auto& slot : unstarted) {
     if (queue_.Release(slot->job).ok()) ++released;
-    Record(*slot, Outcome::kNone);
+    outcomes.push_back({slot.get(), Outcome::kNone});
   }
+  Record(outcomes);
   return released;
 }
 

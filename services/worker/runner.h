@@ -14,6 +14,7 @@
 #include "absl/random/random.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "services/common/jobqueue/backoff.h"
 #include "services/common/jobqueue/job_queue.h"
 #include "services/worker/job_handler.h"
@@ -46,12 +47,14 @@ struct RunnerOptions {
   absl::Duration poll_interval = absl::Seconds(2);
   // How often expired leases of dead workers are recovered.
   absl::Duration recover_interval = absl::Seconds(5);
-  // Jobs claimed beyond the free threads, waiting to start, so a thread that
-  // finishes finds its next job without a claim commit in between. Each
-  // waits at most for `claim_ahead / threads` jobs to run before it and is
-  // heartbeated like a running job, so its lease holds. Negative: the
-  // default, min(2 * threads, 16).
-  int claim_ahead = -1;
+  // Most jobs claimed beyond the free threads, waiting to start, so a thread
+  // that finishes finds its next job without a claim commit in between. A
+  // waiting job is heartbeated like a running one, so its lease holds.
+  int claim_ahead = 16;
+  // How long a job claimed ahead should wait to start, about: the depth is
+  // scaled to threads * claim_ahead_wait / (mean run time), so short jobs are
+  // claimed 16 ahead and long ones are not hoarded away from other workers.
+  absl::Duration claim_ahead_wait = absl::Seconds(1);
   // Most successful jobs recorded in one commit by the completer.
   int complete_batch = 64;
   jobqueue::BackoffPolicy backoff;
@@ -120,11 +123,14 @@ class Runner {
   void Execute(std::shared_ptr<Slot> slot);
   // Hands a success to the completer, or records anything else itself.
   void Finish(std::shared_ptr<Slot> slot, const absl::StatusOr<std::string>& result);
-  // Reports the outcome (events, counters) and forgets the slot.
-  void Record(Slot& slot, Outcome outcome);
+  // Reports the outcomes (events, counters) and forgets the slots.
+  void Record(absl::Span<const std::pair<Slot*, Outcome>> outcomes);
   // Releases every claimed job that has not started; returns how many the
   // queue took back.
   int ReleaseUnstarted();
+  // Jobs the dispatcher may hold (waiting or running): threads plus the
+  // claim-ahead depth for the recent run times.
+  int Capacity() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Whether the dispatcher should claim now.
   bool RoomToClaim() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
@@ -153,8 +159,9 @@ class Runner {
   int completing_ ABSL_GUARDED_BY(mu_) = 0;
   // Set once the handler threads are gone: nothing more will be handed over.
   bool completer_stop_ ABSL_GUARDED_BY(mu_) = false;
-  // Jobs held at most by the dispatcher's claims: threads + claim-ahead.
-  const int capacity_;
+  // Moving average of handler run times, for the claim-ahead depth; starts
+  // at a second (one per thread ahead, by default) until jobs are seen.
+  double mean_run_seconds_ ABSL_GUARDED_BY(mu_);
 
   std::thread dispatcher_;
   std::thread completer_;

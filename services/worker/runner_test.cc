@@ -259,6 +259,7 @@ TEST(Runner, JobsClaimedAheadKeepTheirLeaseWhileTheyWait) {
   // its 150 ms lease, while the runner itself recovers expired leases.
   RunnerOptions options = FastOptions("w1", /*threads=*/1);
   options.claim_ahead = 5;
+  options.claim_ahead_wait = absl::Hours(1);
   options.lease = absl::Milliseconds(150);
   Runner runner(queue, registry, options);
   runner.Start();
@@ -286,6 +287,7 @@ TEST(Runner, DrainReleasesJobsNotStartedAtOnceAndRecordsTheFinishedOne) {
   for (int i = 0; i < 5; ++i) ids.push_back(queue.Enqueue(Spec("gate")));
   RunnerOptions options = FastOptions("w1", /*threads=*/1);
   options.claim_ahead = 4;
+  options.claim_ahead_wait = absl::Hours(1);  // Claim all four ahead from the start.
   Runner runner(queue, registry, options);
   runner.Start();
   ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(10)));
@@ -316,6 +318,31 @@ TEST(Runner, DrainReleasesJobsNotStartedAtOnceAndRecordsTheFinishedOne) {
   }
   EXPECT_EQ(succeeded, 1);
   EXPECT_EQ(runner.counters().released, 4);
+}
+
+TEST(Runner, LongJobsAreNotClaimedFarAhead) {
+  InMemoryJobQueue queue;
+  HandlerRegistry registry;
+  absl::Notification finish;
+  ASSERT_TRUE(registry
+                  .Register(std::make_unique<FnHandler>(
+                      "long",
+                      [&](JobContext&) -> absl::StatusOr<std::string> {
+                        finish.WaitForNotificationWithTimeout(absl::Seconds(10));
+                        return std::string("{}");
+                      }))
+                  .ok());
+  for (int i = 0; i < 20; ++i) queue.Enqueue(Spec("long"));
+  // Nothing has run yet, so each thread gets one job ahead at most: the
+  // other sixteen stay claimable by other workers.
+  Runner runner(queue, registry, FastOptions("w1", /*threads=*/2));
+  runner.Start();
+  ASSERT_TRUE(Eventually([&] { return runner.Running().size() == 4; }));
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(runner.Running().size(), 4u);
+  finish.Notify();
+  ASSERT_TRUE(Eventually([&] { return runner.counters().succeeded == 20; }));
+  runner.Drain(absl::Seconds(1));
 }
 
 TEST(HandlerRegistry, KindsAreUniqueAndListed) {
