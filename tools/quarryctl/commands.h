@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "tools/quarryctl/common.h"
 
 namespace quarry::ctl {
@@ -50,8 +51,44 @@ struct JobOptions {
   std::string kind;
   std::string payload;
   std::string api_key;  // the --api_key flag as given, for the deadline-free watch
+  // The queue counts and the bulk retry and cancel: the most jobs listed per
+  // state, whether to only say what would be done, and text or JSON output.
+  int64_t limit = 10000;
+  bool dry_run = false;
+  bool json_output = false;
 };
 int Jobs(const Ctl& ctl, const JobOptions& options, const std::vector<std::string>& args);
+
+// Settings of a kind; zero values are left unset (the API's defaults).
+struct KindOptions {
+  std::string description;
+  int32_t max_attempts = 0;
+  int32_t priority = 0;
+  int32_t max_concurrency = 0;
+  int32_t starts_per_minute = 0;
+  int64_t cost_per_minute = 0;
+  int32_t max_result_bytes = 0;
+  absl::Duration attempt_timeout = absl::ZeroDuration();
+  absl::Duration retention = absl::ZeroDuration();
+  absl::Duration initial_backoff = absl::ZeroDuration();
+  absl::Duration max_backoff = absl::ZeroDuration();
+  bool json_output = false;
+};
+int Kinds(const Ctl& ctl, const KindOptions& options, const std::vector<std::string>& args);
+
+struct ScheduleOptions {
+  std::string kind;
+  std::string cron;
+  absl::Duration every = absl::ZeroDuration();
+  std::string payload;
+  std::string overlap;
+  bool catch_up = false;
+  int32_t priority = 0;
+  int32_t max_attempts = 0;
+  bool json_output = false;
+};
+int Schedules(const Ctl& ctl, const ScheduleOptions& options,
+              const std::vector<std::string>& args);
 
 struct KeyOptions {
   std::string name;

@@ -51,6 +51,23 @@ std::string StatusText(const grpc::Status& status);
 // Prints the response as JSON, or the error as "CODE: message". Exit code 1 on error.
 int Print(const grpc::Status& status, const google::protobuf::Message& response);
 
+// Every page of a List call merged into `all` (repeated fields appended),
+// its page cleared. `call(request, &response)` makes one call.
+template <typename Request, typename Response, typename Call>
+grpc::Status ListAll(Call call, Request request, Response* all) {
+  request.mutable_page()->set_page_size(1000);
+  while (true) {
+    Response page;
+    if (grpc::Status status = call(request, &page); !status.ok()) return status;
+    const std::string next = page.page().next_page_token();
+    all->MergeFrom(page);
+    if (next.empty()) break;
+    request.mutable_page()->set_page_token(next);
+  }
+  all->clear_page();
+  return grpc::Status::OK;
+}
+
 }  // namespace quarry::ctl
 
 #endif  // TOOLS_QUARRYCTL_COMMON_H_

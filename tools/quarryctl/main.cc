@@ -22,7 +22,8 @@ ABSL_FLAG(std::string, target, "", "Gateway address (default $QUARRY_TARGET or 1
 ABSL_FLAG(std::string, api_key, "", "API key (default $QUARRY_API_KEY).");
 ABSL_FLAG(absl::Duration, deadline, absl::Seconds(30), "Deadline of each call.");
 ABSL_FLAG(std::string, output, "text",
-          "ingest and search: text (a summary line, a table of hits) or json.");
+          "ingest, search, jobs, kinds list and schedules list: text (a summary line, a "
+          "table) or json.");
 ABSL_FLAG(uint32_t, dimension, 0, "Vector dimension (0: the model's).");
 ABSL_FLAG(std::string, metric, "cosine", "Similarity: cosine, dot or l2.");
 ABSL_FLAG(std::string, model, "", "Embedding model (empty: the server's default).");
@@ -42,9 +43,43 @@ ABSL_FLAG(uint32_t, top_k, 10, "Hits to return.");
 ABSL_FLAG(double, min_score, -1e30, "Drop hits scoring below this.");
 ABSL_FLAG(std::string, tags, "", "Comma-separated tags that must all match.");
 ABSL_FLAG(bool, exact, false, "Brute-force search instead of the index.");
-ABSL_FLAG(std::string, state, "", "jobs list: queued, running, succeeded, dead or cancelled.");
-ABSL_FLAG(std::string, kind, "", "jobs list: only jobs of this kind.");
-ABSL_FLAG(std::string, payload, "{}", "jobs submit: the JSON payload.");
+ABSL_FLAG(std::string, state, "",
+          "jobs list: waiting, queued, running, succeeded, dead or cancelled; jobs retry: dead "
+          "(the default); jobs cancel: comma-separated queued, waiting, running (default all).");
+ABSL_FLAG(std::string, kind, "",
+          "jobs list and jobs: only jobs of this kind; jobs retry|cancel, schedules create: the "
+          "kind.");
+ABSL_FLAG(std::string, payload, "{}", "jobs submit, schedules create: the JSON payload.");
+ABSL_FLAG(int64_t, limit, 10000,
+          "jobs, jobs retry|cancel: the most jobs listed (per state for jobs); the output says "
+          "when it stopped there.");
+ABSL_FLAG(bool, dry_run, false, "jobs retry|cancel: print the jobs instead of changing them.");
+ABSL_FLAG(std::string, description, "", "kinds create: what the kind is for.");
+ABSL_FLAG(int32_t, max_attempts, 0,
+          "kinds create, schedules create: attempts per job (0: the default).");
+ABSL_FLAG(int32_t, priority, 0, "kinds create, schedules create: the jobs' priority.");
+ABSL_FLAG(int32_t, max_concurrency, 0, "kinds create: jobs running at once (0: no limit).");
+ABSL_FLAG(int32_t, starts_per_minute, 0,
+          "kinds create: jobs started in any 60 s (0: no limit).");
+ABSL_FLAG(int64_t, cost_per_minute, 0,
+          "kinds create: cost units started in any 60 s (0: no limit).");
+ABSL_FLAG(int32_t, max_result_bytes, 0, "kinds create: largest result (0: 64 KiB).");
+ABSL_FLAG(absl::Duration, attempt_timeout, absl::ZeroDuration(),
+          "kinds create: a worker's lease per attempt, e.g. 60s (0: the default).");
+ABSL_FLAG(absl::Duration, retention, absl::ZeroDuration(),
+          "kinds create: how long finished jobs are kept, e.g. 168h (0: the default).");
+ABSL_FLAG(absl::Duration, initial_backoff, absl::ZeroDuration(),
+          "kinds create: delay after the first failure (0: the default).");
+ABSL_FLAG(absl::Duration, max_backoff, absl::ZeroDuration(),
+          "kinds create: the retry delay's cap (0: the default).");
+ABSL_FLAG(std::string, cron, "",
+          "schedules create: a 5-field cron expression, UTC (or --every).");
+ABSL_FLAG(absl::Duration, every, absl::ZeroDuration(),
+          "schedules create: a whole number of seconds, e.g. 5m (or --cron).");
+ABSL_FLAG(std::string, overlap, "skip",
+          "schedules create: skip a tick while the previous job runs, or queue it.");
+ABSL_FLAG(bool, catch_up, false,
+          "schedules create: after downtime, one job per missed tick instead of one in all.");
 ABSL_FLAG(std::string, name, "", "Label of the key.");
 ABSL_FLAG(std::string, scopes, "read", "keys create: comma-separated read, write, admin.");
 ABSL_FLAG(double, rate, 0, "keys create: requests per second (0: the default).");
@@ -95,9 +130,31 @@ const std::vector<CommandUsage>& Commands() {
        "Prints a table (rank, score, id, text), or the response as JSON with --output=json.",
        {"collection", "top_k", "min_score", "tags", "exact", "output"}},
       {"jobs",
+       "jobs [--kind=K]\n"
        "jobs list | get ID | watch ID | cancel ID | retry ID\n"
-       "jobs submit KIND",
-       "", {"state", "kind", "payload"}},
+       "jobs submit KIND\n"
+       "jobs retry --kind=K [--state=dead] | jobs cancel --kind=K [--state=S,...]",
+       "`jobs` alone prints, per kind, jobs waiting, queued, running, succeeded, dead\n"
+       "  and cancelled (a count marked + stopped at --limit).\n"
+       "`jobs retry` and `jobs cancel` without an ID act on every job of the kind in\n"
+       "  the state(s), one call each, and print how many were done, skipped (the job\n"
+       "  had moved on) and failed; --dry_run lists them instead. A running job\n"
+       "  stops at its next step. Exit status 1 when any failed.\n"
+       "There is no purge: finished jobs go when their kind's retention ends.",
+       {"state", "kind", "payload", "limit", "dry_run", "output"}},
+      {"kinds", "kinds list | get NAME | delete NAME\nkinds create NAME",
+       "The tenant's job kinds and the system kinds. list prints a table\n"
+       "(--output=json: the response); get and create print the kind as JSON.",
+       {"description", "max_attempts", "priority", "max_concurrency", "starts_per_minute",
+        "cost_per_minute", "max_result_bytes", "attempt_timeout", "retention",
+        "initial_backoff", "max_backoff", "output"}},
+      {"schedules",
+       "schedules list | get NAME | delete NAME\n"
+       "schedules create NAME --kind=K (--cron=EXPR | --every=DURATION)",
+       "Schedules submit a job of one of the tenant's kinds at each tick (UTC). list\n"
+       "prints a table (--output=json: the response); get and create print JSON.",
+       {"kind", "cron", "every", "payload", "overlap", "catch_up", "priority", "max_attempts",
+        "output"}},
       {"stats", "stats collection NAME | stats jobs", "", {}},
       {"keys", "keys create | list | revoke ID", "", {"name", "scopes", "rate", "burst"}},
       {"admin", "admin bootstrap --database_url=URL",
@@ -244,8 +301,40 @@ int main(int argc, char** argv) {
                              {.state = absl::GetFlag(FLAGS_state),
                               .kind = absl::GetFlag(FLAGS_kind),
                               .payload = absl::GetFlag(FLAGS_payload),
-                              .api_key = absl::GetFlag(FLAGS_api_key)},
+                              .api_key = absl::GetFlag(FLAGS_api_key),
+                              .limit = absl::GetFlag(FLAGS_limit),
+                              .dry_run = absl::GetFlag(FLAGS_dry_run),
+                              .json_output = json_output},
                              args);
+  }
+  if (command == "kinds") {
+    return quarry::ctl::Kinds(ctl,
+                              {.description = absl::GetFlag(FLAGS_description),
+                               .max_attempts = absl::GetFlag(FLAGS_max_attempts),
+                               .priority = absl::GetFlag(FLAGS_priority),
+                               .max_concurrency = absl::GetFlag(FLAGS_max_concurrency),
+                               .starts_per_minute = absl::GetFlag(FLAGS_starts_per_minute),
+                               .cost_per_minute = absl::GetFlag(FLAGS_cost_per_minute),
+                               .max_result_bytes = absl::GetFlag(FLAGS_max_result_bytes),
+                               .attempt_timeout = absl::GetFlag(FLAGS_attempt_timeout),
+                               .retention = absl::GetFlag(FLAGS_retention),
+                               .initial_backoff = absl::GetFlag(FLAGS_initial_backoff),
+                               .max_backoff = absl::GetFlag(FLAGS_max_backoff),
+                               .json_output = json_output},
+                              args);
+  }
+  if (command == "schedules") {
+    return quarry::ctl::Schedules(ctl,
+                                  {.kind = absl::GetFlag(FLAGS_kind),
+                                   .cron = absl::GetFlag(FLAGS_cron),
+                                   .every = absl::GetFlag(FLAGS_every),
+                                   .payload = absl::GetFlag(FLAGS_payload),
+                                   .overlap = absl::GetFlag(FLAGS_overlap),
+                                   .catch_up = absl::GetFlag(FLAGS_catch_up),
+                                   .priority = absl::GetFlag(FLAGS_priority),
+                                   .max_attempts = absl::GetFlag(FLAGS_max_attempts),
+                                   .json_output = json_output},
+                                  args);
   }
   if (command == "stats") return quarry::ctl::Stats(ctl, args);
   if (command == "keys") {
