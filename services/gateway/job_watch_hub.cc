@@ -1,7 +1,7 @@
 #include "services/gateway/job_watch_hub.h"
 
 #include "absl/strings/numbers.h"
-#include "services/common/pg/listener.h"
+#include "services/gateway/listen_loop.h"
 
 namespace quarry::gateway {
 
@@ -30,30 +30,19 @@ void JobWatchHub::Wait(int64_t job_id, uint64_t seen, absl::Duration timeout) {
 }
 
 void JobWatchHub::Loop() {
-  std::unique_ptr<pg::Listener> listener;
-  while (!stop_.HasBeenNotified()) {
-    if (listener == nullptr) {
-      auto created = pg::Listener::Create(conninfo_, {"job_changed"});
-      if (!created.ok()) {
-        stop_.WaitForNotificationWithTimeout(absl::Seconds(1));
-        continue;
-      }
-      listener = std::move(*created);
-    }
-    auto notifications = listener->WaitForNotification(absl::Milliseconds(500));
-    if (!notifications.ok()) {
-      listener.reset();
-      continue;
-    }
-    absl::MutexLock lock(&mu_);
-    // Bounded memory: counters of finished jobs are dropped now and then;
-    // a watcher that loses its counter just re-reads after its timeout.
-    if (versions_.size() > 100000) versions_.clear();
-    for (const auto& n : *notifications) {
-      int64_t id;
-      if (absl::SimpleAtoi(n.payload, &id)) ++versions_[id];
-    }
-  }
+  // Watchers re-read after their timeout, so a reconnect needs nothing more.
+  ListenUntil(conninfo_, {"job_changed"}, stop_, [] {},
+              [this](std::vector<pg::Notification>& notifications) {
+                absl::MutexLock lock(&mu_);
+                // Bounded memory: counters of finished jobs are dropped now and
+                // then; a watcher that loses its counter just re-reads after its
+                // timeout.
+                if (versions_.size() > 100000) versions_.clear();
+                for (const auto& n : notifications) {
+                  int64_t id;
+                  if (absl::SimpleAtoi(n.payload, &id)) ++versions_[id];
+                }
+              });
 }
 
 }  // namespace quarry::gateway

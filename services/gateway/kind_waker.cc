@@ -3,7 +3,7 @@
 #include <memory>
 
 #include "absl/time/clock.h"
-#include "services/common/pg/listener.h"
+#include "services/gateway/listen_loop.h"
 
 namespace quarry::gateway {
 namespace {
@@ -89,30 +89,15 @@ JobsNewListener::~JobsNewListener() {
 }
 
 void JobsNewListener::Loop() {
-  std::unique_ptr<pg::Listener> listener;
-  while (!stop_.HasBeenNotified()) {
-    if (listener == nullptr) {
-      auto created = pg::Listener::Create(conninfo_, {"jobs_new"});
-      if (!created.ok()) {
-        // Waiters fall back to their own slow poll meanwhile.
-        stop_.WaitForNotificationWithTimeout(absl::Seconds(1));
-        continue;
-      }
-      listener = std::move(*created);
-      // Whatever was queued while not listening went unannounced.
-      waker_.AnnounceAll();
-    }
-    auto notifications = listener->WaitForNotification(absl::Milliseconds(500));
-    if (!notifications.ok()) {
-      listener.reset();
-      continue;
-    }
-    if (notifications->empty()) continue;
-    std::vector<std::string> kinds;
-    kinds.reserve(notifications->size());
-    for (auto& n : *notifications) kinds.push_back(std::move(n.payload));
-    waker_.Announce(kinds);
-  }
+  // While not listening, waiters fall back to their own slow poll; whatever
+  // was queued meanwhile went unannounced, so a (re)connect wakes them all.
+  ListenUntil(conninfo_, {"jobs_new"}, stop_, [this] { waker_.AnnounceAll(); },
+              [this](std::vector<pg::Notification>& notifications) {
+                std::vector<std::string> kinds;
+                kinds.reserve(notifications.size());
+                for (auto& n : notifications) kinds.push_back(std::move(n.payload));
+                waker_.Announce(kinds);
+              });
 }
 
 }  // namespace quarry::gateway
