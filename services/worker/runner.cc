@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/telemetry/trace_context.h"
 
 namespace quarry::worker {
 
@@ -149,6 +150,12 @@ void Runner::Execute(std::shared_ptr<Slot> slot) {
     result = absl::CancelledError("cancelled before it started");
   } else {
     Context context(*this, *slot);
+    // The handler's outgoing calls (embedding, shards) continue the trace of
+    // the job's submit; a job without one starts none.
+    absl::StatusOr<telemetry::SpanContext> submit =
+        telemetry::ParseTraceparent(slot->job.traceparent);
+    telemetry::ScopedSpanContext in_submit_trace(
+        submit.ok() ? std::optional<telemetry::SpanContext>(*submit) : std::nullopt);
     result = slot->handler->Run(context);
   }
   Finish(std::move(slot), result);

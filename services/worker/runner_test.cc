@@ -7,8 +7,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/common/jobqueue/testing/in_memory_job_queue.h"
+#include "services/common/telemetry/trace_context.h"
 
 namespace quarry::worker {
 namespace {
@@ -343,6 +345,32 @@ TEST(Runner, LongJobsAreNotClaimedFarAhead) {
   finish.Notify();
   ASSERT_TRUE(Eventually([&] { return runner.counters().succeeded == 20; }));
   runner.Drain(absl::Seconds(1));
+}
+
+TEST(Runner, AHandlerRunsInTheTraceOfItsJobsSubmit) {
+  InMemoryJobQueue queue;
+  HandlerRegistry registry;
+  absl::Mutex mu;
+  std::vector<std::string> seen;
+  ASSERT_TRUE(registry
+                  .Register(std::make_unique<FnHandler>(
+                      "traced",
+                      [&](JobContext&) -> absl::StatusOr<std::string> {
+                        absl::MutexLock lock(&mu);
+                        seen.push_back(telemetry::CurrentTraceId());
+                        return std::string("{}");
+                      }))
+                  .ok());
+  JobSpec traced = Spec("traced");
+  traced.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  queue.Enqueue(traced);
+  queue.Enqueue(Spec("traced"));  // none: runs outside any trace
+  Runner runner(queue, registry, FastOptions("w1", 1));
+  runner.Start();
+  ASSERT_TRUE(Eventually([&] { return runner.counters().succeeded == 2; }));
+  runner.Drain(absl::Seconds(1));
+  absl::MutexLock lock(&mu);
+  EXPECT_THAT(seen, ::testing::UnorderedElementsAre("4bf92f3577b34da6a3ce929d0e0e4736", ""));
 }
 
 TEST(HandlerRegistry, KindsAreUniqueAndListed) {
