@@ -62,23 +62,26 @@ absl::StatusOr<JobKind> KindFromFlags(const std::string& name, const KindOptions
   kind.set_starts_per_minute(options.starts_per_minute);
   kind.set_cost_per_minute(options.cost_per_minute);
   kind.set_max_result_bytes(options.max_result_bytes);
+  // A duration present but zero is out of range to the API, not its default,
+  // so a zero flag leaves the field (and an empty retry policy) absent.
   const struct {
     const char* flag;
     absl::Duration value;
-    google::protobuf::Duration* field;
+    google::protobuf::Duration* (*field)(JobKind&);
   } durations[] = {
-      {"attempt_timeout", options.attempt_timeout, kind.mutable_attempt_timeout()},
-      {"retention", options.retention, kind.mutable_retention()},
-      {"initial_backoff", options.initial_backoff, kind.mutable_retry()->mutable_initial_backoff()},
-      {"max_backoff", options.max_backoff, kind.mutable_retry()->mutable_max_backoff()},
+      {"attempt_timeout", options.attempt_timeout,
+       [](JobKind& k) { return k.mutable_attempt_timeout(); }},
+      {"retention", options.retention, [](JobKind& k) { return k.mutable_retention(); }},
+      {"initial_backoff", options.initial_backoff,
+       [](JobKind& k) { return k.mutable_retry()->mutable_initial_backoff(); }},
+      {"max_backoff", options.max_backoff,
+       [](JobKind& k) { return k.mutable_retry()->mutable_max_backoff(); }},
   };
   for (const auto& d : durations) {
     auto value = ToProtoDuration(d.flag, d.value);
     if (!value.ok()) return value.status();
-    *d.field = *value;
+    if (d.value != absl::ZeroDuration()) *d.field(kind) = *value;
   }
-  // Unset fields of the policy take their defaults only while it is absent.
-  if (kind.retry().ByteSizeLong() == 0) kind.clear_retry();
   return kind;
 }
 
