@@ -2,7 +2,8 @@
 // shard, a worker, a gateway): what a user sees when ingesting a real-looking
 // corpus (WordNet-style numeric ids, precomputed vectors, bad lines), the
 // summary line and JSON, exit codes, the search table, and that loadgen
-// writes into its own collection unless told otherwise.
+// writes into its own collection unless told otherwise; kinds, schedules,
+// the per-kind queue counts and bulk retry and cancel of jobs.
 #include <sys/wait.h>
 
 #include <fstream>
@@ -18,7 +19,11 @@
 #include "nlohmann/json.hpp"
 #include "quarry/gateway/v1/collection_service.grpc.pb.h"
 #include "quarry/gateway/v1/document_service.grpc.pb.h"
+#include "quarry/gateway/v1/job_kind_service.grpc.pb.h"
+#include "quarry/gateway/v1/job_service.grpc.pb.h"
+#include "quarry/gateway/v1/schedule_service.grpc.pb.h"
 #include "quarry/gateway/v1/stats_service.grpc.pb.h"
+#include "quarry/gateway/v1/worker_service.grpc.pb.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/suite.h"
 
@@ -132,9 +137,81 @@ class ToolsE2eTest : public ::testing::Test {
     return names;
   }
 
+  static std::string Submit(const std::string& kind) {
+    v1::SubmitJobRequest request;
+    request.set_kind(kind);
+    v1::SubmitJobResponse response;
+    auto status = v1::JobService::NewStub(suite_->channel())
+                      ->SubmitJob(Suite::Context(*key_).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.job().id();
+  }
+
+  // Claims `n` jobs of `kind` as a tenant's worker would.
+  static std::vector<v1::ClaimedJob> Claim(const std::string& kind, int n) {
+    std::vector<v1::ClaimedJob> claimed;
+    auto workers = v1::WorkerService::NewStub(suite_->channel());
+    for (int round = 0; round < 10 && static_cast<int>(claimed.size()) < n; ++round) {
+      v1::ClaimJobsRequest request;
+      request.set_worker_id("tools-e2e");
+      request.add_kinds(kind);
+      request.set_max_jobs(n - static_cast<int>(claimed.size()));
+      request.mutable_wait()->set_seconds(2);
+      v1::ClaimJobsResponse response;
+      auto status = workers->ClaimJobs(Suite::Context(*key_).get(), request, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      claimed.insert(claimed.end(), response.jobs().begin(), response.jobs().end());
+    }
+    return claimed;
+  }
+
+  static void FailPermanently(const v1::ClaimedJob& job) {
+    v1::FailJobRequest request;
+    request.mutable_lease()->set_job_id(job.job_id());
+    request.mutable_lease()->set_attempt(job.attempt());
+    request.mutable_lease()->set_worker_id("tools-e2e");
+    request.set_error("the image is corrupt");
+    request.set_kind(v1::FAILURE_KIND_PERMANENT);
+    v1::FailJobResponse response;
+    auto status = v1::WorkerService::NewStub(suite_->channel())
+                      ->FailJob(Suite::Context(*key_).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+  }
+
+  static std::vector<v1::Job> JobsOf(const std::string& kind, v1::JobState state) {
+    v1::ListJobsRequest request;
+    request.set_kind(kind);
+    request.add_states(state);
+    request.mutable_page()->set_page_size(1000);
+    v1::ListJobsResponse response;
+    auto status = v1::JobService::NewStub(suite_->channel())
+                      ->ListJobs(Suite::Context(*key_).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return {response.jobs().begin(), response.jobs().end()};
+  }
+
+  static std::vector<std::string> ScheduleNames() {
+    v1::ListSchedulesResponse response;
+    auto status = v1::ScheduleService::NewStub(suite_->channel())
+                      ->ListSchedules(Suite::Context(*key_).get(), {}, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    std::vector<std::string> names;
+    for (const auto& s : response.schedules()) names.push_back(s.name());
+    return names;
+  }
+
   static inline Suite* suite_ = nullptr;
   static inline std::string* key_ = nullptr;
 };
+
+// The line of `out` whose first word is `first`, split on blanks.
+std::vector<std::string> RowOf(const std::string& out, const std::string& first) {
+  for (absl::string_view line : absl::StrSplit(out, '\n')) {
+    std::vector<std::string> words = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (!words.empty() && words[0] == first) return words;
+  }
+  return {};
+}
 
 // WordNet-like lines: numeric synset offsets as ids, glosses as text.
 std::string Glosses(int n, int first_id) {
@@ -270,6 +347,194 @@ TEST_F(ToolsE2eTest, LoadgenUpsertsIntoItsOwnCollectionUnlessTold) {
   run = RunTool("tools/loadgen/loadgen", told);
   EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
   EXPECT_EQ(Documents("under-test"), 40);
+}
+
+TEST_F(ToolsE2eTest, KindsAndSchedulesAreCreatedListedAndDeleted) {
+  ToolRun run = Ctl({"kinds", "create", "thumbnails", "--max_attempts=3", "--max_concurrency=4",
+                     "--starts_per_minute=30", "--attempt_timeout=90s"});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  const nlohmann::json created = nlohmann::json::parse(run.out, nullptr, false);
+  ASSERT_TRUE(created.is_object()) << run.out;
+  EXPECT_EQ(created["kind"]["name"], "thumbnails") << run.out;
+  EXPECT_EQ(created["kind"]["attempt_timeout"], "90s") << run.out;
+  v1::GetJobKindRequest get;
+  get.set_name("thumbnails");
+  v1::GetJobKindResponse got;
+  ASSERT_TRUE(v1::JobKindService::NewStub(suite_->channel())
+                  ->GetJobKind(Suite::Context(*key_).get(), get, &got)
+                  .ok());
+  EXPECT_EQ(got.kind().max_concurrency(), 4);
+  EXPECT_EQ(got.kind().starts_per_minute(), 30);
+  EXPECT_EQ(got.kind().max_attempts(), 3);
+  EXPECT_EQ(got.kind().attempt_timeout().seconds(), 90);
+
+  run = Ctl({"kinds", "create", "thumbnails"});
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  EXPECT_TRUE(absl::StartsWith(run.err, "ALREADY_EXISTS: ")) << run.err;
+  run = Ctl({"kinds", "create", "negative", "--attempt_timeout=-5s"});
+  EXPECT_EQ(run.exit_code, 2) << run.out << run.err;
+  EXPECT_TRUE(absl::StrContains(run.err, "--attempt_timeout")) << run.err;
+
+  run = Ctl({"kinds", "list"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(absl::StartsWith(run.out, "NAME")) << run.out;
+  EXPECT_EQ(RowOf(run.out, "thumbnails"),
+            (std::vector<std::string>{"thumbnails", "tenant", "3", "0", "4", "30", "-",
+                                      "1m30s", "-"}))
+      << run.out;
+  EXPECT_EQ(RowOf(run.out, "index_documents").at(1), "system") << run.out;
+
+  ASSERT_EQ(Ctl({"kinds", "create", "reports"}).exit_code, 0);
+  run = Ctl({"schedules", "create", "nightly", "--kind=reports", "--cron=0 3 * * *"});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  run = Ctl({"schedules", "create", "often", "--kind=reports", "--every=6h", "--overlap=queue",
+             "--catch_up", "--payload={\"format\": \"pdf\"}"});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  const nlohmann::json often = nlohmann::json::parse(run.out, nullptr, false);
+  ASSERT_TRUE(often.is_object()) << run.out;
+  EXPECT_EQ(often["schedule"]["interval"], "21600s") << run.out;
+  EXPECT_EQ(often["schedule"]["overlap"], "OVERLAP_POLICY_QUEUE") << run.out;
+  EXPECT_EQ(often["schedule"]["catch_up"], true) << run.out;
+
+  // Usage errors before any call; the gateway's own refusal with its status.
+  run = Ctl({"schedules", "create", "both", "--kind=reports", "--cron=0 3 * * *", "--every=5m"});
+  EXPECT_EQ(run.exit_code, 2) << run.err;
+  EXPECT_TRUE(absl::StrContains(run.err, "exactly one of --cron and --every")) << run.err;
+  run = Ctl({"schedules", "create", "fraction", "--kind=reports", "--every=1.5s"});
+  EXPECT_EQ(run.exit_code, 2) << run.err;
+  run = Ctl({"schedules", "create", "orphan", "--kind=no-such-kind", "--every=1h"});
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_TRUE(absl::StartsWith(run.err, "NOT_FOUND: ")) << run.err;
+  EXPECT_TRUE(absl::StrContains(run.err, "no-such-kind")) << run.err;
+
+  run = Ctl({"schedules", "list"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::vector<std::string> nightly = RowOf(run.out, "nightly");
+  ASSERT_GE(nightly.size(), 9u) << run.out;
+  EXPECT_EQ(absl::StrJoin(nightly.begin() + 1, nightly.begin() + 9, " "),
+            "reports cron 0 3 * * * skip")
+      << run.out;
+  std::vector<std::string> row = RowOf(run.out, "often");
+  ASSERT_GE(row.size(), 5u) << run.out;
+  EXPECT_EQ(absl::StrJoin(row.begin() + 1, row.begin() + 5, " "), "reports every 6h queue")
+      << run.out;
+
+  run = Ctl({"schedules", "delete", "nightly"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "schedule nightly deleted\n");
+  EXPECT_EQ(ScheduleNames(), std::vector<std::string>{"often"});
+  run = Ctl({"schedules", "get", "nightly"});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_TRUE(absl::StartsWith(run.err, "NOT_FOUND: ")) << run.err;
+  run = Ctl({"--output=json", "schedules", "list"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const nlohmann::json listed = nlohmann::json::parse(run.out, nullptr, false);
+  ASSERT_TRUE(listed.is_object()) << run.out;
+  EXPECT_EQ(listed["schedules"].size(), 1u) << run.out;
+
+  ASSERT_EQ(Ctl({"kinds", "create", "short-lived"}).exit_code, 0);
+  run = Ctl({"kinds", "delete", "short-lived"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "kind short-lived deleted\n");
+}
+
+TEST_F(ToolsE2eTest, JobsCountsPerKindAndRetriesOrCancelsInBulk) {
+  ASSERT_EQ(Ctl({"kinds", "create", "resize", "--max_attempts=1"}).exit_code, 0);
+  for (int i = 0; i < 3; ++i) Submit("resize");
+  std::vector<v1::ClaimedJob> claimed = Claim("resize", 3);
+  ASSERT_EQ(claimed.size(), 3u);
+  for (const auto& job : claimed) FailPermanently(job);
+  for (int i = 0; i < 2; ++i) Submit("resize");
+  ASSERT_EQ(JobsOf("resize", v1::JOB_STATE_DEAD).size(), 3u);
+
+  ToolRun run = Ctl({"jobs", "--kind=resize"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(absl::StartsWith(
+      run.out, "KIND    WAITING  QUEUED  RUNNING  SUCCEEDED  DEAD  CANCELLED\n"))
+      << run.out;
+  EXPECT_EQ(RowOf(run.out, "resize"),
+            (std::vector<std::string>{"resize", "0", "2", "0", "0", "3", "0"}))
+      << run.out;
+  EXPECT_TRUE(run.err.empty()) << run.err;
+
+  // Bounded: a state with more jobs than --limit is marked and said so.
+  run = Ctl({"jobs", "--kind=resize", "--limit=2"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(RowOf(run.out, "resize"),
+            (std::vector<std::string>{"resize", "0", "2", "0", "0", "2+", "0"}))
+      << run.out;
+  EXPECT_TRUE(absl::StrContains(run.err, "--limit=2")) << run.err;
+
+  // Every kind the tenant sees, idle ones too.
+  run = Ctl({"--output=json", "jobs"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const nlohmann::json counts = nlohmann::json::parse(run.out, nullptr, false);
+  ASSERT_TRUE(counts.is_object()) << run.out;
+  bool resize_seen = false, system_seen = false;
+  for (const auto& kind : counts["kinds"]) {
+    if (kind["kind"] == "resize") {
+      resize_seen = true;
+      EXPECT_EQ(kind["dead"], 3) << run.out;
+      EXPECT_EQ(kind["queued"], 2) << run.out;
+    }
+    if (kind["kind"] == "index_documents") system_seen = true;
+  }
+  EXPECT_TRUE(resize_seen) << run.out;
+  EXPECT_TRUE(system_seen) << run.out;
+  EXPECT_EQ(counts["truncated"].size(), 0u) << run.out;
+
+  // Retry: a key without the admin scope fails on the first job and stops.
+  auto reader = suite_->CreateApiKey("acme", {"read", "write"});
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  run = RunTool("tools/quarryctl/quarryctl",
+                {"--target=" + suite_->target(), "--api_key=" + *reader, "jobs", "retry",
+                 "--kind=resize"});
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  EXPECT_TRUE(absl::StrContains(run.err, "PERMISSION_DENIED: ")) << run.err;
+  EXPECT_EQ(run.out,
+            "retry: 0 done, 0 skipped, 1 failed of 3 dead jobs of kind resize (2 not "
+            "attempted)\n");
+
+  run = Ctl({"jobs", "retry", "--kind=resize", "--dry_run"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(absl::StrContains(run.out, "dry run: would retry 3 dead jobs of kind resize"))
+      << run.out;
+  for (const auto& job : claimed) {
+    EXPECT_TRUE(absl::StrContains(run.out, "would retry " + job.job_id() + " (dead)")) << run.out;
+  }
+  EXPECT_EQ(JobsOf("resize", v1::JOB_STATE_DEAD).size(), 3u) << "a dry run changed jobs";
+
+  run = Ctl({"jobs", "retry", "--kind=resize", "--state=dead"});
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_EQ(run.out, "retry: 3 done, 0 skipped, 0 failed of 3 dead jobs of kind resize\n");
+  EXPECT_TRUE(JobsOf("resize", v1::JOB_STATE_DEAD).empty());
+  EXPECT_EQ(JobsOf("resize", v1::JOB_STATE_QUEUED).size(), 5u);
+
+  // Cancel: queued ones at once, a running one at its next step.
+  std::vector<v1::ClaimedJob> running = Claim("resize", 1);
+  ASSERT_EQ(running.size(), 1u);
+  run = Ctl({"--output=json", "jobs", "cancel", "--kind=resize"});
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  const nlohmann::json cancel = nlohmann::json::parse(run.out, nullptr, false);
+  ASSERT_TRUE(cancel.is_object()) << run.out;
+  EXPECT_EQ(cancel["matched"], 5) << run.out;
+  EXPECT_EQ(cancel["done"], 5) << run.out;
+  EXPECT_EQ(cancel["skipped"], 0) << run.out;
+  EXPECT_EQ(cancel["failed"], 0) << run.out;
+  EXPECT_EQ(JobsOf("resize", v1::JOB_STATE_CANCELLED).size(), 4u);
+  const std::vector<v1::Job> still_running = JobsOf("resize", v1::JOB_STATE_RUNNING);
+  ASSERT_EQ(still_running.size(), 1u);
+  EXPECT_EQ(still_running[0].id(), running[0].job_id());
+  EXPECT_TRUE(still_running[0].cancel_requested());
+
+  // Nothing left in those states: nothing done, exit 0; a state retry cannot take.
+  run = Ctl({"jobs", "cancel", "--kind=resize", "--state=queued,waiting"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out,
+            "cancel: 0 done, 0 skipped, 0 failed of 0 queued/waiting jobs of kind resize\n");
+  run = Ctl({"jobs", "retry", "--kind=resize", "--state=queued"});
+  EXPECT_EQ(run.exit_code, 2) << run.err;
+  EXPECT_TRUE(absl::StrContains(run.err, "--state takes dead")) << run.err;
 }
 
 }  // namespace
