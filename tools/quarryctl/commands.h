@@ -9,7 +9,10 @@
 #include <string>
 #include <vector>
 
+#include <grpcpp/grpcpp.h>
+
 #include "absl/time/time.h"
+#include "quarry/gateway/v1/job_kind_service.pb.h"
 #include "tools/quarryctl/common.h"
 
 namespace quarry::ctl {
@@ -75,6 +78,8 @@ struct KindOptions {
   bool json_output = false;
 };
 int Kinds(const Ctl& ctl, const KindOptions& options, const std::vector<std::string>& args);
+// Every kind the tenant sees (its own and the system kinds), all pages.
+grpc::Status ListAllJobKinds(const Ctl& ctl, gateway::v1::ListJobKindsResponse* all);
 
 struct ScheduleOptions {
   std::string kind;

@@ -13,7 +13,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
-#include "quarry/gateway/v1/job_kind_service.grpc.pb.h"
 #include "quarry/gateway/v1/job_service.grpc.pb.h"
 #include "tools/quarryctl/commands.h"
 #include "tools/quarryctl/common.h"
@@ -68,13 +67,8 @@ int QueueSummary(JobService::Stub& stub, const Ctl& ctl, const JobOptions& optio
   QueueCounts counts;
   if (options.kind.empty()) {
     // Every kind the tenant sees, idle ones too.
-    auto kinds = JobKindService::NewStub(ctl.channel());
     ListJobKindsResponse listed;
-    const grpc::Status status = ListAll(
-        [&](const ListJobKindsRequest& request, ListJobKindsResponse* page) {
-          return kinds->ListJobKinds(ctl.Context().get(), request, page);
-        },
-        ListJobKindsRequest(), &listed);
+    const grpc::Status status = ListAllJobKinds(ctl, &listed);
     if (!status.ok()) return Print(status, listed);
     for (const JobKind& kind : listed.kinds()) counts.AddKind(kind.name());
   } else {

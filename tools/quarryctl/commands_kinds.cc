@@ -87,16 +87,21 @@ absl::StatusOr<JobKind> KindFromFlags(const std::string& name, const KindOptions
 
 }  // namespace
 
+grpc::Status ListAllJobKinds(const Ctl& ctl, ListJobKindsResponse* all) {
+  auto stub = JobKindService::NewStub(ctl.channel());
+  return ListAll(
+      [&](const ListJobKindsRequest& request, ListJobKindsResponse* page) {
+        return stub->ListJobKinds(ctl.Context().get(), request, page);
+      },
+      ListJobKindsRequest(), all);
+}
+
 int Kinds(const Ctl& ctl, const KindOptions& options, const std::vector<std::string>& args) {
   auto stub = JobKindService::NewStub(ctl.channel());
   const std::string verb = args.size() > 1 ? args[1] : "";
   if (verb == "list") {
     ListJobKindsResponse response;
-    const grpc::Status status = ListAll(
-        [&](const ListJobKindsRequest& request, ListJobKindsResponse* page) {
-          return stub->ListJobKinds(ctl.Context().get(), request, page);
-        },
-        ListJobKindsRequest(), &response);
+    const grpc::Status status = ListAllJobKinds(ctl, &response);
     if (!status.ok() || options.json_output) return Print(status, response);
     std::cout << KindTable(response);
     return 0;
